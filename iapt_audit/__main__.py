@@ -1,0 +1,3 @@
+from iapt_audit.cli import main
+
+main()

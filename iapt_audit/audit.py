@@ -1,0 +1,73 @@
+"""The audit pipeline: read -> data quality -> pathways -> KPIs -> rules -> outliers.
+
+Each stage takes the previous stage's object and returns a new one; only ``io`` reads input and
+only ``report`` writes output. ``run_audit`` is the Python API behind ``iapt-audit audit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from iapt_audit import __version__
+from iapt_audit.io.extract import Extract, read_extract
+from iapt_audit.kpis import ALL_PROVIDERS, compute_kpis, kpis_as_json
+from iapt_audit.pathway import Pathways, derive_pathways
+from iapt_audit.period import Period, resolve_period
+from iapt_audit.progress import StageTimer
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class AuditResult:
+    """Everything one audit found, for the reports to present."""
+
+    source: str
+    period: Period
+    providers: list[str]
+    kpis: pd.DataFrame
+    pathways: Pathways
+    data_quality: list = field(default_factory=list)
+    rules: list = field(default_factory=list)
+    outliers: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+    def findings(self) -> dict:
+        """The findings.json document (schema_version 1: extend it, never rename)."""
+        providers = {}
+        for org in self.providers:
+            values, basis = kpis_as_json(self.kpis, org)
+            providers[org] = {"kpis": values, "kpi_basis": basis}
+        values, basis = kpis_as_json(self.kpis, ALL_PROVIDERS)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "iapt-audit", "version": __version__},
+            "period": self.period.as_json(),
+            "providers": providers,
+            "total": {"kpis": values, "kpi_basis": basis},
+            "data_quality": [f.as_json() if hasattr(f, "as_json") else f for f in self.data_quality],
+            "rules": [r.as_json() if hasattr(r, "as_json") else r for r in self.rules],
+            "outliers": self.outliers,
+        }
+
+
+def run_audit(path, *, period: str | None = None, timer: StageTimer | None = None) -> AuditResult:
+    """Audit the extract at ``path`` for ``period`` ("START:END"; default the header's)."""
+    timer = timer or StageTimer(show=False)
+    with timer.stage("read") as stage:
+        extract = read_extract(path, identifiers=True)
+        stage["rows"] = sum(extract.rows_read.values())
+    chosen = resolve_period(period, extract)
+    extract.drop_identifiers()
+    with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
+        pathways = derive_pathways(extract)
+    with timer.stage("kpis", rows=len(pathways.referrals)):
+        kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
+    return AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
+                       pathways=pathways, timings=timer.stages)
+
+
+def _providers(extract: Extract, kpis: pd.DataFrame) -> list[str]:
+    return sorted(set(extract.providers) | (set(kpis.index) - {ALL_PROVIDERS}))
