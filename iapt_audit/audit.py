@@ -12,7 +12,7 @@ import pandas as pd
 
 from iapt_audit import __version__
 from iapt_audit.io.extract import Extract, read_extract
-from iapt_audit.kpis import ALL_PROVIDERS, compute_kpis, kpis_as_json
+from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
 from iapt_audit.pathway import Pathways, derive_pathways
 from iapt_audit.period import Period, resolve_period
 from iapt_audit.progress import StageTimer
@@ -65,8 +65,28 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
         pathways = derive_pathways(extract)
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
-    return AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
-                       pathways=pathways, timings=timer.stages)
+    result = AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
+                         pathways=pathways, timings=timer.stages)
+    with timer.stage("outliers", rows=len(result.providers)):
+        result.outliers = kpi_outliers(kpis)
+    return result
+
+
+def kpi_outliers(kpis: pd.DataFrame) -> list[dict]:
+    """Funnel comparison of every KPI rate across the extract's providers (when there are enough)."""
+    from iapt_audit.outliers import compare_providers
+
+    providers = kpis.drop(index=ALL_PROVIDERS)
+    entries = []
+    for measure in MEASURES:
+        if measure.kind != "percentage":
+            continue
+        frame = pd.DataFrame({"provider": providers.index, "numerator": providers[f"{measure.name}__num"].to_numpy(),
+                              "denominator": providers[f"{measure.name}__den"].to_numpy()})
+        entry = compare_providers(measure.name, frame)
+        if entry is not None:
+            entries.append(entry)
+    return entries
 
 
 def _providers(extract: Extract, kpis: pd.DataFrame) -> list[str]:

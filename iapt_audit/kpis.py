@@ -72,31 +72,12 @@ STANDARDS = {
 }
 
 
-# Rates from published counts (annual and monthly files): numerator, denominator, and the count
-# taken off the denominator. The same arithmetic as ``compute_kpis``'s masks, stated in counts.
-RATES_FROM_COUNTS = {
-    "Percentage_Recovery": ("Count_Recovery", "Count_FinishedCourseTreatment", "Count_NotAtCaseness"),
-    "Percentage_ReliableRecovery": ("Count_ReliableRecovery", "Count_FinishedCourseTreatment", "Count_NotAtCaseness"),
-    "Percentage_ReliableImprovement": ("Count_ReliableImprovement", "Count_FinishedCourseTreatment", None),
-    "Percentage_ReliableDeterioration": ("Count_ReliableDeterioration", "Count_FinishedCourseTreatment", None),
-}
-
-
 def percentage(numerator, denominator):
     """100 × numerator / denominator, NaN where the denominator is not positive (vectorised)."""
     numerator = np.asarray(numerator, dtype="float64")
     denominator = np.asarray(denominator, dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
-
-
-def rate_from_counts(name: str, counts) -> np.ndarray:
-    """A published rate recomputed from its counts (``counts`` maps measure names to arrays)."""
-    numerator, denominator, less = RATES_FROM_COUNTS[name]
-    base = np.asarray(counts[denominator], dtype="float64")
-    if less:
-        base = base - np.asarray(counts[less], dtype="float64")
-    return percentage(counts[numerator], base)
 
 
 def referral_masks(referrals: pd.DataFrame, period: Period) -> pd.DataFrame:

@@ -10,7 +10,8 @@ import pytest
 
 from builders import GAD7, PHQ9, course, merge, write_extract
 from iapt_audit.audit import run_audit
-from iapt_audit.kpis import rate_from_counts
+from iapt_audit.io.published import MEASURES as PUBLISHED_MEASURES
+from iapt_audit.kpis import percentage
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 YEAR = "2024-04-01:2025-03-31"
@@ -132,9 +133,11 @@ def test_england_annual_recovery_from_counts_matches_published_for_every_year():
     table = pd.read_csv(SHARED / "data/published/tidy/annual_total_by_org.csv")
     england = table[table["org_type"] == "England"]
     assert len(england) == 8
-    counts = {"Count_Recovery": england["recovery__count"], "Count_NotAtCaseness": england["not_at_caseness__count"],
-              "Count_FinishedCourseTreatment": england["finished_course_treatment__count"]}
-    counts = {name: pd.to_numeric(column) for name, column in counts.items()}
-    recomputed = rate_from_counts("Percentage_Recovery", counts)
+    # the tidy file's column for each count the recovery recipe names
+    tidy = {"Count_Recovery": "recovery__count", "Count_NotAtCaseness": "not_at_caseness__count",
+            "Count_FinishedCourseTreatment": "finished_course_treatment__count"}
+    numerator, (base, less), _ = PUBLISHED_MEASURES["recovery"].annual
+    count = {name: pd.to_numeric(england[column]).to_numpy() for name, column in tidy.items()}
+    recomputed = percentage(count[numerator], count[base] - count[less])
     published = pd.to_numeric(england["recovery__percentage"]).to_numpy()
     assert np.all(np.abs(recomputed - published) < 0.05)

@@ -36,6 +36,7 @@ def _register():
 
     main.add_command(synth.synth)
     main.add_command(audit.audit)
+    from iapt_audit.cli import outliers  # noqa: F401  (its @main.command adds `outliers`)
     # more commands are registered here, one line each
 
 

@@ -1,37 +1,95 @@
-"""Find an extract's table files and read one of them as text columns.
+"""Find an extract's table files and read one of them as text columns with canonical names.
 
-Only this module opens input files, and only for reading. CSV and Parquet go through pyarrow (the
-fast path at national scale); a workbook goes through openpyxl in read-only mode.
+Only this package opens input files, and only for reading. An extract is a folder of
+``IDS*.csv`` / ``.csv.gz`` / ``.parquet`` files, a .zip of such files, or one .xlsx workbook.
+CSV and Parquet go through pyarrow (the fast path at national scale); a workbook goes through
+openpyxl in read-only mode. Archives are size-checked before anything is unpacked.
+
+Header names are matched the forgiving way real exports need — surrounding blanks and a
+byte-order mark stripped, letter case ignored, v2.0 names mapped to v2.1 — and the unforgiving
+way the audit needs: a data item given twice, or a name that looks like a misspelt data item
+while the item itself is absent, stops the run with the nearest data item name in the fix.
+Silently ignoring ``ServDischDat`` would make every referral look open.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
+import difflib
+import shutil
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from iapt_audit.errors import InputError
+from iapt_audit.io import csvfile, workbook
 from iapt_audit.model.tables import TABLES, TableSpec
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
-_XLSX_SHEETS: dict[tuple, dict[str, list]] = {}  # the last workbook read, by path and version
+MISSPELT_CUTOFF = 0.85   # difflib ratio above which an unknown header is taken for a misspelt data item
+SUGGEST_CUTOFF = 0.6     # weaker matches are still offered as a suggestion when a required item is missing
+
+
+@dataclass
+class TableFile:
+    """One table's text columns as read, with where its first record sits and how it was decoded."""
+
+    frame: pd.DataFrame
+    first_row: int          # file row of the first record (a CSV/sheet header is row 1)
+    encoding: str | None    # the text encoding used for a CSV; None for Parquet and workbooks
+    case_mapped: list[str]  # header names matched to a data item only by ignoring letter case
+
+
+@contextmanager
+def opened_source(path: Path):
+    """Yield a folder or workbook to read; a .zip is size-checked, then unpacked to a temporary folder."""
+    path = Path(path)
+    if not (path.is_file() and path.suffix.lower() == ".zip"):
+        yield path
+        return
+    workbook.check_archive(path, "zip archive")
+    folder = Path(tempfile.mkdtemp(prefix="iapt-audit-zip-"))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            wanted = _zip_members(archive, path)
+            for member, name in wanted.items():
+                # written under our own name: a member's path ("../../x") is never used as a path
+                with archive.open(member) as src, open(folder / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _zip_members(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
+    """Archive member -> file name for every member that is a table file (at any folder depth)."""
+    known = {f"{name.lower()}{s}": f"{name}{s}" for name in TABLES for s in SUFFIXES}
+    out = {}
+    for info in archive.infolist():
+        base = info.filename.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        if not info.is_dir() and base in known:
+            if known[base] in out.values():
+                raise InputError(f"{known[base]} is in the archive twice", file=path,
+                                 fix="keep one file per table in the archive")
+            out[info.filename] = known[base]
+    return out
 
 
 def find_table_files(path: Path) -> dict[str, Path]:
     """Map table name -> file for a folder, or table name -> workbook for an .xlsx."""
     if not path.exists():
-        raise InputError("no such file or folder", file=path, fix="give the extract's folder or .xlsx workbook")
+        raise InputError("no such file or folder", file=path, fix="give the extract's folder, .zip or .xlsx workbook")
     if path.is_file():
         if path.suffix.lower() != ".xlsx":
             raise InputError("not an extract", file=path,
-                             fix="give a folder of IDS*.csv/.csv.gz/.parquet files or one .xlsx workbook")
-        sheets = _xlsx_sheet_names(path)
+                             fix="give a folder (or .zip) of IDS*.csv/.csv.gz/.parquet files or one .xlsx workbook")
+        sheets = workbook.sheet_names(path)
         found = {name: path for name in TABLES if name in sheets}
     else:
         found = {}
@@ -50,105 +108,115 @@ def find_table_files(path: Path) -> dict[str, Path]:
     return found
 
 
-def read_table_file(source: Path, name: str, wanted: list[str], spec: TableSpec) -> tuple[pd.DataFrame, int]:
-    """Read the wanted columns of one table; return the frame and the file row of its first record."""
+def read_table_file(source: Path, name: str, wanted: list[str], spec: TableSpec) -> TableFile:
+    """Read the wanted columns of one table, renamed to their canonical data item names."""
     suffix = source.suffix.lower()
     if suffix == ".xlsx":
-        header, rows = _xlsx_rows(source, name)
-        frame = pd.DataFrame(rows, columns=header, dtype=object)
-        header = _canonical_header(header, spec, source)
-        frame.columns = header
-        frame = frame[[c for c in wanted if c in header]]
-        first = 2
-    elif suffix == ".parquet":
+        return _read_sheet(source, name, wanted, spec)
+    if suffix == ".parquet":
+        return _read_parquet(source, wanted, spec)
+    return _read_csv(source, wanted, spec)
+
+
+def _read_sheet(source: Path, name: str, wanted: list[str], spec: TableSpec) -> TableFile:
+    original, rows = workbook.sheet_rows(source, name, spec.required_columns)
+    header, case_mapped = canonical_header(original, spec, source)
+    frame = pd.DataFrame(rows, dtype=object).reindex(columns=range(len(header)))
+    keep = [i for i, c in enumerate(header) if c in wanted]
+    frame = pd.DataFrame({header[i]: frame[i].map(workbook.whole_number, na_action="ignore") for i in keep},
+                         index=frame.index)
+    return TableFile(frame, first_row=2, encoding=None, case_mapped=case_mapped)
+
+
+def _read_parquet(source: Path, wanted: list[str], spec: TableSpec) -> TableFile:
+    try:
         schema = pq.read_schema(source)
-        header = _canonical_header(schema.names, spec, source)
-        rename = dict(zip(schema.names, header))
-        present = [orig for orig, canon in rename.items() if canon in wanted]
+        header, case_mapped = canonical_header(schema.names, spec, source)
+        present = [orig for orig, canon in zip(schema.names, header) if canon in wanted]
         table = pq.read_table(source, columns=present)
-        table = table.rename_columns([rename[c] for c in table.column_names])
-        frame = _strings_except_typed(table, spec).to_pandas()
-        first = 1
-    else:
-        header = _canonical_header(_csv_header(source), spec, source)
-        present = [c for c in wanted if c in header]
-        # read every column as text; pyarrow reads by original name, so rename afterwards
-        original = _csv_header(source)
-        rename = dict(zip(original, header))
-        include = [o for o, c in rename.items() if c in present]
-        table = pacsv.read_csv(
-            source,
-            convert_options=pacsv.ConvertOptions(
-                include_columns=include, column_types={c: pa.string() for c in include},
-                strings_can_be_null=True, null_values=[""]),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True))
-        table = table.rename_columns([rename[c] for c in table.column_names])
-        frame = table.to_pandas()
-        first = 2
-    return frame, first
+    except (pa.ArrowException, OSError) as err:
+        message = "the file is empty" if source.stat().st_size == 0 else \
+            f"cannot read the Parquet file ({type(err).__name__})"
+        raise InputError(message, file=source, fix="re-export the table as Parquet (or CSV)") from None
+    rename = dict(zip(schema.names, header))
+    table = table.rename_columns([rename[c] for c in table.column_names])
+    frame = _strings_except_typed(table, spec).to_pandas()
+    return TableFile(frame, first_row=1, encoding=None, case_mapped=case_mapped)
+
+
+def _read_csv(source: Path, wanted: list[str], spec: TableSpec) -> TableFile:
+    original, encoding = csvfile.csv_header(source)
+    header, case_mapped = canonical_header(original, spec, source)
+    rename = {o: c for o, c in zip(original, header) if c in wanted}
+    table, encoding = csvfile.read_csv_columns(source, list(rename), encoding)
+    table = table.rename_columns([rename[c] for c in table.column_names])
+    return TableFile(table.to_pandas(), first_row=2, encoding=encoding, case_mapped=case_mapped)
 
 
 def _strings_except_typed(table: pa.Table, spec: TableSpec) -> pa.Table:
-    """Keep Parquet's own dates and numbers where the item is a date or number; all else as text."""
-    fields = []
-    for f in table.schema:
+    """Keep Parquet's own dates and numbers where the item is a date or number; all else as text.
+
+    A code written as a float (``2.0``, what pandas makes of an integer column with gaps) is
+    cast through int64 first, so it reads "2" and not "2.0".
+    """
+    columns = []
+    for f, column in zip(table.schema, table.columns):
         typed_date = f.name in spec.date_columns and (pa.types.is_date(f.type) or pa.types.is_timestamp(f.type))
         typed_number = f.name in spec.number_columns and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
-        fields.append(f if typed_date or typed_number else pa.field(f.name, pa.string()))
-    return table.cast(pa.schema(fields))
+        if not (typed_date or typed_number):
+            if pa.types.is_floating(f.type) and _all_whole(column):
+                column = column.cast(pa.int64())
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
 
 
-def _canonical_header(names: list, spec: TableSpec, source: Path) -> list[str]:
-    """Strip BOMs and blanks, map other-version names to canonical ones, check required items."""
-    header = [spec.aliases.get(str(n).lstrip("\ufeff").strip(), str(n).lstrip("\ufeff").strip())
-              for n in names]
+def _all_whole(column: pa.ChunkedArray) -> bool:
+    """Every non-null value is a whole number that int64 holds exactly."""
+    valid = pc.drop_null(column)
+    whole = pc.and_(pc.equal(pc.floor(valid), valid), pc.less(pc.abs(valid), 2.0 ** 53))
+    return len(valid) == 0 or bool(pc.all(whole).as_py())
+
+
+def canonical_header(names: list, spec: TableSpec, source: Path) -> tuple[list[str], list[str]]:
+    """Canonical data item names for a header; also the names matched only by ignoring case.
+
+    Errors: a data item given twice; a required item missing (with the nearest header name as a
+    suggestion); an unknown name that is a near-miss for an absent data item.
+    """
+    known = {c.lower(): c for c in spec.columns} | {a.lower(): c for a, c in spec.aliases.items()}
+    header, case_mapped = [], []
+    for raw in names:
+        text = str(raw).lstrip("\ufeff").strip()
+        canon = spec.aliases.get(text, text)
+        if canon not in spec.columns and text.lower() in known:
+            canon = known[text.lower()]
+            case_mapped.append(text)
+        header.append(canon)
     seen = set()
     for column in header:
         if column in seen and column in spec.columns:
             raise InputError(f"data item {column} appears twice in the header", file=source, column=column,
                              row=1, fix="keep one column per data item")
         seen.add(column)
+    unknown = [h for h in header if h not in spec.columns and h]
     for column in spec.required_columns:
         if column not in seen:
+            near = _nearest(column, unknown, SUGGEST_CUTOFF)
+            fix = (f"rename the column {near!r} to {column}" if near
+                   else f"add a {column} column (data item name as in the data set)")
             raise InputError(f"required data item {column} is missing from {spec.name}", file=source,
-                             column=column, row=1, fix=f"add a {column} column (data item name as in the data set)")
-    return header
+                             column=column, row=1, fix=fix)
+    for name in unknown:
+        item = _nearest(name, [c for c in spec.columns if c not in seen], MISSPELT_CUTOFF)
+        if item:
+            raise InputError(f"the header has {name!r}, which looks like a misspelling of {item}", file=source,
+                             column=name, row=1, fix=f"rename the column to {item}, or drop it if it is another item")
+    return header, case_mapped
 
 
-def _csv_header(source: Path) -> list[str]:
-    opener = gzip.open if source.name.lower().endswith(".gz") else open
-    with opener(source, "rt", encoding="utf-8-sig", newline="") as handle:
-        first_line = handle.readline()
-    if not first_line.strip():
-        raise InputError("the file is empty", file=source, row=1, fix="export the table with its header row")
-    return next(csv.reader(io.StringIO(first_line)))
-
-
-def _xlsx_sheet_names(path: Path) -> set[str]:
-    return set(_load_xlsx(path))
-
-
-def _xlsx_rows(path: Path, name: str):
-    rows = _load_xlsx(path)[name]
-    if not rows:
-        raise InputError(f"sheet {name} is empty", file=path, row=1, fix="add the header row and records")
-    header = [h for h in rows[0]]
-    return header, [list(r) for r in rows[1:] if any(v is not None for v in r)]
-
-
-def _load_xlsx(path: Path) -> dict[str, list]:
-    """Read every sheet once (workbooks are small extracts; national data comes as CSV/Parquet)."""
-    stat = path.stat()
-    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
-    if key not in _XLSX_SHEETS:
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises many types for a damaged file
-            raise InputError(f"cannot open the workbook ({type(err).__name__})", file=path,
-                             fix="re-save it from Excel as .xlsx") from None
-        _XLSX_SHEETS.clear()
-        _XLSX_SHEETS[key] = {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
-        book.close()
-    return _XLSX_SHEETS[key]
+def _nearest(name: str, candidates: list[str], cutoff: float) -> str | None:
+    """The candidate closest to ``name`` ignoring case, if any is at least ``cutoff`` similar."""
+    by_lower = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[match[0]] if match else None

@@ -62,6 +62,7 @@ class PublishedMeasure:
     """How one rate is built from each layout's counts: numerator / (first − rest of denominator)."""
 
     name: str
+    official: str  # NHS Digital's measure name, as iapt_audit.kpis names the audit's rates
     label: str
     improvement: str  # "increase" or "decrease": which way is better, for SPC point types
     annual: tuple[str, tuple[str, ...], str | None] | None  # numerator, denominator, published %
@@ -69,48 +70,57 @@ class PublishedMeasure:
     codes: tuple[str, ...] = ()  # the M-codes a user may name the measure by
 
 
+_CASENESS_BASE = ("Count_FinishedCourseTreatment", "Count_NotAtCaseness")
+_FINISHED = ("Count_FinishedCourseTreatment",)
 MEASURES: dict[str, PublishedMeasure] = {m.name: m for m in (
     PublishedMeasure(
-        "recovery", "Recovery rate (finished courses at caseness)", "increase",
-        ("Count_Recovery", ("Count_FinishedCourseTreatment", "Count_NotAtCaseness"), "Percentage_Recovery"),
+        "recovery", "Percentage_Recovery", "Recovery (finished courses at caseness)", "increase",
+        ("Count_Recovery", _CASENESS_BASE, "Percentage_Recovery"),
         ("M191", ("M076", "M179"), "M192"), ("M191", "M192")),
     PublishedMeasure(
-        "reliable_recovery", "Reliable recovery rate (finished courses at caseness)", "increase",
-        ("Count_ReliableRecovery", ("Count_FinishedCourseTreatment", "Count_NotAtCaseness"),
-         "Percentage_ReliableRecovery"),
+        "reliable_recovery", "Percentage_ReliableRecovery", "Reliable recovery (finished courses at caseness)",
+        "increase",
+        ("Count_ReliableRecovery", _CASENESS_BASE, "Percentage_ReliableRecovery"),
         ("M193", ("M076", "M179"), "M195"), ("M193", "M195")),
     PublishedMeasure(
-        "reliable_improvement", "Reliable improvement rate (all finished courses)", "increase",
-        ("Count_Improvement", ("Count_FinishedCourseTreatment",), "Percentage_Improvement"),
+        "reliable_improvement", "Percentage_ReliableImprovement", "Reliable improvement (all finished courses)",
+        "increase",
+        ("Count_Improvement", _FINISHED, "Percentage_Improvement"),
         ("M185", ("M076",), "M186"), ("M185", "M186")),
     PublishedMeasure(
-        "reliable_deterioration", "Reliable deterioration rate (all finished courses)", "decrease",
-        ("Count_Deterioration", ("Count_FinishedCourseTreatment",), "Percentage_Deterioration"),
+        "reliable_deterioration", "Percentage_ReliableDeterioration",
+        "Reliable deterioration (all finished courses)", "decrease",
+        ("Count_Deterioration", _FINISHED, "Percentage_Deterioration"),
         ("M189", ("M076",), "M1010"), ("M189", "M1010")),
     PublishedMeasure(
-        "wait_6_weeks", "Finished courses that started treatment within 6 weeks of referral", "increase",
-        ("Count_FinishedWait6Weeks", ("Count_FinishedCourseTreatment",), None),
+        "wait_6_weeks", "Percentage_AccessingServices6WeeksFinishedCourseTreatment",
+        "Finished courses that started treatment within 6 weeks of referral", "increase",
+        ("Count_FinishedWait6Weeks", _FINISHED, None),
         ("M052", ("M076",), "M053"), ("M052", "M053")),
     PublishedMeasure(
-        "wait_18_weeks", "Finished courses that started treatment within 18 weeks of referral", "increase",
-        ("Count_FinishedWait18Weeks", ("Count_FinishedCourseTreatment",), None),
+        "wait_18_weeks", "Percentage_AccessingServices18WeeksFinishedCourseTreatment",
+        "Finished courses that started treatment within 18 weeks of referral", "increase",
+        ("Count_FinishedWait18Weeks", _FINISHED, None),
         ("M054", ("M076",), "M055"), ("M054", "M055")),
     PublishedMeasure(
-        "first_to_second_over_90_days", "First to second treatment over 90 days (hidden waits)", "decrease",
+        "first_to_second_over_90_days", "Percentage_FirstToSecondTreatmentOver90days",
+        "Second treatment more than 90 days after the first (hidden waits)", "decrease",
         # annually every finished course had a second treatment, so finished courses are the base
-        ("Count_FinishedFirstToSecondOver90Days", ("Count_FinishedCourseTreatment",), None),
+        ("Count_FinishedFirstToSecondOver90Days", _FINISHED, None),
         ("M047", ("M184",), "M126"), ("M047", "M126")),
     PublishedMeasure(
-        "first_to_second_over_28_days", "First to second treatment over 28 days", "decrease",
+        "first_to_second_over_28_days", "Percentage_FirstToSecondTreatmentOver28days",
+        "Second treatment more than 28 days after the first", "decrease",
         None, ("M046", ("M184",), "M124"), ("M046", "M124")),
 )}
 
 
 def measure_named(name: str) -> PublishedMeasure:
-    """Find a measure by its name or one of its M-codes (``recovery``, ``M192``)."""
+    """Find a measure by its name, NHS Digital's name or an M-code (``recovery``,
+    ``Percentage_Recovery``, ``M192``)."""
     key = name.strip()
     for measure in MEASURES.values():
-        if key.lower() == measure.name or key.upper() in measure.codes:
+        if key.lower() in (measure.name, measure.official.lower()) or key.upper() in measure.codes:
             return measure
     raise InputError(f"unknown measure {name!r}",
                      fix=f"use one of {', '.join(MEASURES)} (or an M-code such as M192)")
@@ -121,7 +131,8 @@ def read_published(paths, measures=None) -> pd.DataFrame:
 
     ``measures``: names to compute (default all that the files support).
     """
-    wanted = [measure_named(m) for m in measures] if measures else list(MEASURES.values())
+    wanted = list({m.name: m for m in map(measure_named, measures)}.values()) if measures \
+        else list(MEASURES.values())
     annual, monthly = {}, []
     for source, name, layout in _sources(paths):
         if layout == "annual":
@@ -134,9 +145,7 @@ def read_published(paths, measures=None) -> pd.DataFrame:
             monthly.append((source, name))
     frames = list(annual.values())
     if monthly:
-        ids = sorted({i for m in wanted if m.monthly for i in (m.monthly[0], *m.monthly[1],
-                                                               *([m.monthly[2]] if m.monthly[2] else []))})
-        frames.append(_monthly_measures(_read_monthly_tables(monthly, ids), wanted))
+        frames.append(_monthly_measures(_read_monthly_tables(monthly, _monthly_ids(wanted)), wanted))
     if not frames:
         raise InputError("no published Talking Therapies file among the paths given",
                          fix="give annual main CSVs or monthly activity-performance files (.csv, .csv.gz, .zip)")
@@ -178,8 +187,12 @@ def _sources(paths):
     for path in _expand(paths):
         if path.suffix.lower() == ".zip":
             found = False
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".csv.gz"))]
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".csv.gz"))]
+            except zipfile.BadZipFile:
+                raise InputError("cannot open the file (not a zip archive)", file=path,
+                                 fix="download it again; .zip, .gz and plain .csv are read") from None
             for member in members:
                 layout = _layout(_header_line((path, member)))
                 if layout:
@@ -193,7 +206,8 @@ def _sources(paths):
         layout = _layout(header)
         if layout is None:
             raise InputError("neither an annual main CSV nor a monthly activity-performance file", file=path,
-                             row=1, fix="the header must start OrgType,OrgCode,... or contain MEASURE_ID")
+                             row=1, fix="annual: OrgType, OrgCode, OrgName, VariableType, VariableA, VariableB "
+                                        "and counts; monthly: " + ", ".join(MONTHLY_COLUMNS))
         yield path, path.name, layout
 
 
@@ -220,7 +234,7 @@ def _header_line(source) -> list[str]:
 
 
 def _layout(header: list[str]) -> str | None:
-    if "MEASURE_ID" in header and "MEASURE_VALUE_SUPPRESSED" in header:
+    if all(c in header for c in MONTHLY_COLUMNS):
         return "monthly"
     finished = {"CountFinishedCourseTreatment", "Count_FinishedCourseTreatment"}
     if all(c in header for c in ANNUAL_TEXT) and finished & set(header):
@@ -231,16 +245,21 @@ def _layout(header: list[str]) -> str | None:
 def _open_bytes(source, head: bool = False) -> bytes:
     """The (decompressed) bytes of a file or zip member; only the first block when ``head``."""
     size = 65536 if head else -1
-    if isinstance(source, tuple):
-        archive_path, member = source
-        with zipfile.ZipFile(archive_path) as archive, archive.open(member) as handle:
-            if member.lower().endswith(".gz"):
-                with gzip.open(handle) as inner:
-                    return inner.read(size)
+    try:
+        if isinstance(source, tuple):
+            archive_path, member = source
+            with zipfile.ZipFile(archive_path) as archive, archive.open(member) as handle:
+                if member.lower().endswith(".gz"):
+                    with gzip.open(handle) as inner:
+                        return inner.read(size)
+                return handle.read(size)
+        opener = gzip.open if str(source).lower().endswith(".gz") else open
+        with opener(source, "rb") as handle:
             return handle.read(size)
-    opener = gzip.open if str(source).lower().endswith(".gz") else open
-    with opener(source, "rb") as handle:
-        return handle.read(size)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        where = source[0] if isinstance(source, tuple) else source
+        raise InputError(f"cannot open the file ({type(err).__name__})", file=where,
+                         fix="download it again; .zip, .gz and plain .csv are read") from None
 
 
 def _read_csv(source, column_types: dict, include: list[str] | None = None) -> pa.Table:
@@ -258,6 +277,9 @@ def _read_csv(source, column_types: dict, include: list[str] | None = None) -> p
 
 # --- annual main CSV ----------------------------------------------------------------------------
 
+_NUMBER_COLUMN = re.compile(r"^(Count|Percentage|Mean|Median)")
+
+
 def _canonical(name: str) -> str:
     """2017-18..2019-20 wrote CountRecovery; later years Count_Recovery. Use the later form."""
     return re.sub(r"^(Count|Percentage|Mean|Median)(?!_)(?=[A-Z])", r"\1_", name)
@@ -265,7 +287,7 @@ def _canonical(name: str) -> str:
 
 def _read_annual_table(source, name) -> pd.DataFrame:
     header = _header_line(source)
-    types = {c: (pa.string() if c in ANNUAL_TEXT else pa.float64()) for c in header}
+    types = {c: (pa.float64() if _NUMBER_COLUMN.match(c) else pa.string()) for c in header}
     table = _read_csv(source, types)
     frame = table.to_pandas()
     frame.columns = [_canonical(c) for c in frame.columns]
@@ -315,19 +337,16 @@ def _annual_measures(table: pd.DataFrame, period: str, wanted) -> pd.DataFrame:
 # --- monthly long files -------------------------------------------------------------------------
 
 def _read_monthly_tables(sources, measure_ids) -> pd.DataFrame:
+    """Every file as text, filtered to the wanted measures in pyarrow before pandas sees it."""
     tables = []
-    for source, _name in sources:
+    for source, name in sources:
         table = _read_csv(source, {c: pa.string() for c in MONTHLY_COLUMNS}, list(MONTHLY_COLUMNS))
         if measure_ids is not None:
             table = table.filter(pc.is_in(table["MEASURE_ID"], value_set=pa.array(list(measure_ids))))
-        tables.append((source, table))
-    frame = pa.concat_tables([t for _, t in tables]).to_pandas()
+        _check_numbers(table["MEASURE_VALUE_SUPPRESSED"], name)
+        tables.append(table)
+    frame = pa.concat_tables(tables).to_pandas()
     value = pd.to_numeric(frame["MEASURE_VALUE_SUPPRESSED"], errors="coerce")
-    bad = value.isna() & frame["MEASURE_VALUE_SUPPRESSED"].notna()
-    if bad.any():
-        raise InputError(f"value {frame['MEASURE_VALUE_SUPPRESSED'][bad].iloc[0]!r} is not a number",
-                         file=sources[0][1] if len(sources) == 1 else "monthly files",
-                         column="MEASURE_VALUE_SUPPRESSED", fix="values must be numbers or '*' (suppressed)")
     return pd.DataFrame({
         "period": frame["REPORTING_PERIOD_START"].str.slice(0, 7),
         "group_type": frame["GROUP_TYPE"],
@@ -336,6 +355,25 @@ def _read_monthly_tables(sources, measure_ids) -> pd.DataFrame:
         "measure_id": frame["MEASURE_ID"],
         "value": value.astype("float64"),
     })
+
+
+def _check_numbers(values: pa.ChunkedArray, name: str) -> None:
+    """A monthly value is a number or '*' (already null); anything else is named with its row."""
+    text = values.to_pandas()
+    bad = pd.to_numeric(text, errors="coerce").isna() & text.notna()
+    if bad.any():
+        raise InputError(f"value {text[bad].iloc[0]!r} is not a number", file=name,
+                         column="MEASURE_VALUE_SUPPRESSED", fix="values must be numbers or '*' (suppressed)")
+
+
+def _monthly_ids(wanted) -> list[str]:
+    """Every measure ID the wanted rates need: numerator, denominator parts, published %."""
+    ids = set()
+    for measure in wanted:
+        if measure.monthly:
+            numerator, denominator, published = measure.monthly
+            ids.update([numerator, *denominator, *([published] if published else [])])
+    return sorted(ids)
 
 
 def _monthly_measures(long: pd.DataFrame, wanted) -> pd.DataFrame:
@@ -357,8 +395,8 @@ def _rate_rows(wide: pd.DataFrame, name: str, recipe) -> pd.DataFrame:
     """numerator, denominator (= first − the rest) and published % for one measure, per row."""
     numerator, denominator, published = recipe
 
-    def column(name):  # a count a year's file lacks is missing for every organisation
-        return wide[name] if name in wide else pd.Series(np.nan, index=wide.index)
+    def column(count):  # a count a year's file lacks is missing for every organisation
+        return wide[count] if count in wide else pd.Series(np.nan, index=wide.index)
 
     base = column(denominator[0])
     for subtract in denominator[1:]:

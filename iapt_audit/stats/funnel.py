@@ -76,7 +76,7 @@ class Funnel:
             self.tau2 = 0.0
         else:
             spread = weights.sum() - (weights ** 2).sum() / weights.sum()
-            self.tau2 = max(0.0, (n * self.phi - (n - 1)) / spread)
+            self.tau2 = max(0.0, float((n * self.phi - (n - 1)) / spread))
 
     @property
     def overdispersed(self) -> bool:
@@ -131,7 +131,8 @@ class Funnel:
         flag = np.where(self.value > upper, "high", np.where(self.value < lower, "low", None))
         return pd.DataFrame({
             "numerator": self.numerator, "denominator": self.denominator, "value": self.value,
-            "z": self.z, "lower": lower, "upper": upper, "flag": flag}, index=self.numerator.index)
+            "z": self.z, "lower": lower, "upper": upper,
+            "flag": pd.Series(flag, index=self.numerator.index, dtype=object)}, index=self.numerator.index)
 
     def chart_denominators(self, points: int = 100) -> np.ndarray:
         """A log-spaced grid of N covering the groups' denominators, for drawing the curves."""

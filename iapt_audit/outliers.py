@@ -1,0 +1,268 @@
+"""Provider comparison: funnel-plot outliers for any rate, and the analysis of published data.
+
+Two entry points:
+
+- ``compare_providers`` compares one rate across providers with a funnel
+  (``stats.funnel.Funnel``) and returns the ``findings.json`` outlier entry. The audit uses it
+  for every KPI rate and gaming indicator; it works on any ``provider, numerator, denominator``
+  frame.
+- ``analyse_published`` reads NHS Digital's published files (``io.published``), draws a funnel
+  per measure and year or month, runs XmR SPC on each provider's monthly series, and looks for
+  the hidden-waits signature. The ``outliers`` command writes its result as ``outliers.json``.
+
+The rare-pattern regime. A gaming indicator is often 0 % at most providers and high at a few.
+Fed by a cluster of zeros, the winsorised z-scores are large (every zero sits far below the
+pooled rate that the few high providers pull up), φ is inflated, τ² widens the funnel and
+nothing is flagged: the adjustment hides the very pattern the indicator looks for. So when the
+requested method adjusts for over-dispersion, φ > 1, and at least ``rare_zero_share`` of the
+providers (default half) have a zero numerator, the entry falls back to **unadjusted** limits
+(τ² = 0, FunnelPlotR's own "unadjusted" funnel) and says so in ``fallback`` with the test that
+fired, the zero share and the φ set aside. Unadjusted limits are the conservative choice a
+reader can check by hand; limits re-estimated from "peers" would need a choice of peers the data
+cannot justify. In that regime large providers at zero may be flagged "low": for a gaming
+indicator only the "high" flags matter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from iapt_audit.errors import InputError
+from iapt_audit.io.published import ENGLAND, MEASURES, measure_named, read_published
+from iapt_audit.kpis import STANDARDS
+from iapt_audit.stats.funnel import Funnel
+from iapt_audit.stats.spc import xmr
+
+FLAG_LEVEL = 99.8
+UNASSIGNED = "UNKNOWN"
+RARE_ZERO_SHARE = 0.5
+ROUNDING_NOTE = (
+    "Sub-national counts in NHS Digital's files are rounded to the nearest 5 and small counts are "
+    "suppressed ('*', read as missing, never zero). Rates recomputed here from rounded counts differ "
+    "from the published provider rates (computed from unrounded counts) by a median of about 0.26 "
+    "points (95th percentile 1.0, maximum 10); treat flags near a limit with that tolerance. "
+    "England's counts are not rounded.")
+SPC_NOTE = (
+    "XmR limits on monthly rates assume comparable monthly denominators; where a provider's monthly "
+    "volume varies a lot, read the funnel for that month instead.")
+
+
+def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None = None,
+                      min_providers: int = 8, method: str = "additive",
+                      rare_zero_share: float = RARE_ZERO_SHARE) -> dict | None:
+    """Funnel comparison of one rate across providers, as a ``findings.json`` outlier entry.
+
+    ``frame`` has columns ``provider, numerator, denominator`` and optionally ``name`` and
+    ``published`` (carried into each provider's entry). Providers with a missing count, a zero
+    denominator or a negative numerator are left out; a numerator above its denominator (possible only with rounded
+    published counts) is left out and listed under ``excluded``. Returns None when fewer than
+    ``min_providers`` providers remain. Values are proportions (0–1); flags use the 99.8 % limits
+    at each provider's own denominator.
+    """
+    missing = {"provider", "numerator", "denominator"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"compare_providers needs columns {sorted(missing)}")
+    rows = frame.dropna(subset=["numerator", "denominator"])
+    rows = rows[(rows["denominator"] > 0) & (rows["numerator"] >= 0)]
+    rows = rows.assign(provider=rows["provider"].astype(str)).set_index("provider")
+    inconsistent = rows["numerator"] > rows["denominator"]
+    excluded = sorted(rows.index[inconsistent])
+    rows = rows[~inconsistent]
+    if rows.index.duplicated().any():
+        raise ValueError(f"provider {rows.index[rows.index.duplicated()][0]} appears twice for {measure}")
+    if len(rows) < max(min_providers, 2):
+        return None
+
+    def funnel(use_method):
+        return Funnel(rows["numerator"], rows["denominator"], rows.index, method=use_method, target=target)
+
+    fitted, fallback = funnel(method), None
+    zero_share = float((rows["numerator"] == 0).mean())
+    if method != "unadjusted" and fitted.overdispersed and zero_share >= rare_zero_share:
+        fallback = {"test": "rare_pattern", "zero_share": zero_share, "threshold": rare_zero_share,
+                    "phi_set_aside": fitted.phi, "requested_method": method, "limits": "unadjusted",
+                    "reason": "most providers are at zero, so phi measures the zeros, not heterogeneity; "
+                              "unadjusted limits are used"}
+        fitted = funnel("unadjusted")
+    unadjusted = fitted if fitted.method == "unadjusted" else funnel("unadjusted")
+
+    table = fitted.outliers(FLAG_LEVEL)
+    columns = {c: table[c].astype("float64").tolist() for c in ("value", "lower", "upper")}
+    # z is undefined (0/0) only on the natural scale at a target of exactly 0 or 1
+    columns["z"] = [z if math.isfinite(z) else None for z in table["z"].astype("float64").tolist()]
+    columns["numerator"] = [_number(v) for v in table["numerator"].tolist()]
+    columns["denominator"] = [_number(v) for v in table["denominator"].tolist()]
+    columns["flag"] = table["flag"].tolist()
+    for extra in ("name", "published"):
+        if extra in rows:
+            columns[extra] = [_plain(v) for v in rows[extra].astype(object).tolist()]
+    providers = {code: {key: values[i] for key, values in columns.items()}
+                 for i, code in enumerate(table.index.tolist())}
+    flagged_unadjusted = unadjusted.outliers(FLAG_LEVEL)["flag"].notna()
+    return {
+        "measure": measure, "method": fitted.method, "target": fitted.target, "phi": fitted.phi,
+        "tau2": fitted.tau2, "adjusted": fitted.adjusted, "level": FLAG_LEVEL,
+        "n_providers": len(rows), "fallback": fallback, "excluded": excluded,
+        "flag_counts": {"high": int((table["flag"] == "high").sum()), "low": int((table["flag"] == "low").sum()),
+                        "unadjusted": int(flagged_unadjusted.sum())},
+        "providers": providers,
+        "chart": [{k: _number(v) if k == "N" else float(v) for k, v in point.items()}
+                  for point in fitted.limits_table(fitted.chart_denominators()).to_dict("records")],
+    }
+
+
+def analyse_published(paths, measures=None, period=None, org_type: str = "Provider", *,
+                      method: str = "additive", min_providers: int = 8, run_length: int = 7) -> dict:
+    """Funnels, SPC and the hidden-waits signature on NHS Digital's published files.
+
+    ``measures``: names or M-codes (default all); ``period``: a year ("2019-20") or month
+    ("2024-03") or a list of them whose funnels are drawn (default all in the files; SPC always
+    charts every month given, since a series needs its history); ``org_type``: which
+    organisations to compare (default providers; the annual files also have ICB, CCG, STP,
+    regions).
+    """
+    data = read_published(paths, measures)
+    names = list(dict.fromkeys(measure_named(m).name for m in measures)) if measures else list(MEASURES)
+    national = data[data["org_type"] == ENGLAND]
+    # the files' "UNKNOWN" commissioner (activity not assigned to one) is not an organisation to judge
+    orgs = data[(data["org_type"].str.lower() == org_type.strip().lower())
+                & (data["org_code"].str.upper() != UNASSIGNED)]
+    if orgs.empty:
+        available = ", ".join(sorted(set(data["org_type"]) - {ENGLAND}))
+        raise InputError(f"no rows of organisation type {org_type!r} in the files",
+                         fix=f"use one of: {available}")
+    every_month = orgs[orgs["period_type"] == "month"]  # SPC reads the whole series, not --period
+    orgs = _only_periods(orgs, period)
+
+    funnels = []
+    for (measure, when), group in orgs.groupby(["measure", "period"], sort=True):
+        frame = group.rename(columns={"org_code": "provider", "org_name": "name"})
+        entry = compare_providers(measure, frame, min_providers=min_providers, method=method)
+        if entry is None:
+            continue
+        entry["period"], entry["period_type"] = when, group["period_type"].iloc[0]
+        entry["official_name"] = MEASURES[measure].official
+        entry["standard"] = _standard(measure)
+        entry["england"] = _england(national, measure, when)
+        funnels.append(entry)
+
+    return {
+        "org_type": orgs["org_type"].iloc[0],
+        "measures": [m for m in names if m in set(orgs["measure"])],
+        "periods": sorted(orgs["period"].unique().tolist()),
+        "method": method,
+        "notes": [ROUNDING_NOTE, SPC_NOTE],
+        "funnels": funnels,
+        "hidden_waits": [found for when, pair in _access_and_second(funnels)
+                         for found in hidden_waits(*pair, period=when)],
+        "spc": provider_spc(every_month[every_month["measure"].isin(set(orgs["measure"]))],
+                            run_length=run_length),
+    }
+
+
+def hidden_waits(access: dict, second: dict, *, period: str | None = None) -> list[dict]:
+    """Providers that look fine on 6-week access but hide long waits for a second treatment.
+
+    ``access`` and ``second`` are ``compare_providers`` entries for the same period: the 6-week
+    wait (finished courses) and first-to-second treatment over 90 days (M047 / M126). The
+    signature is a high outlier on the second while inside the funnel (or a high outlier) on the
+    first, or at or above the 75 % standard [G21 §2.6]: meeting the access standard with a first
+    appointment and then queueing people for the second is the "hidden wait".
+    """
+    standard = _standard("wait_6_weeks")
+    found = []
+    for code, entry in second["providers"].items():
+        six = access["providers"].get(code)
+        if entry["flag"] != "high" or six is None:
+            continue
+        reasons = []
+        if six["flag"] != "low":
+            reasons.append("6-week access inside the funnel" if six["flag"] is None
+                           else "6-week access a high outlier")
+        if six["value"] >= standard:
+            reasons.append(f"6-week access at or above the {standard:.0%} standard")
+        if reasons:
+            found.append({
+                "period": period, "provider": code, "name": entry.get("name"),
+                "first_to_second_over_90_days": {k: entry[k] for k in ("value", "numerator", "denominator",
+                                                                        "upper", "flag")},
+                "wait_6_weeks": {k: six[k] for k in ("value", "numerator", "denominator", "flag")},
+                "why": " and ".join(reasons),
+            })
+    return found
+
+
+def _access_and_second(funnels: list[dict]):
+    """(period, (6-week entry, over-90-days entry)) for every period that has both funnels."""
+    by_key = {(f["measure"], f["period"]): f for f in funnels}
+    for (measure, when), second in sorted(by_key.items()):
+        access = by_key.get(("wait_6_weeks", when))
+        if measure == "first_to_second_over_90_days" and access is not None:
+            yield when, (access, second)
+
+
+def _standard(measure: str) -> float | None:
+    """The national standard for a measure as a proportion (kpis.STANDARDS holds percentages)."""
+    official = MEASURES[measure].official
+    return STANDARDS[official] / 100 if official in STANDARDS else None
+
+
+def provider_spc(monthly: pd.DataFrame, *, run_length: int = 7) -> dict:
+    """XmR per measure and provider over the monthly rates (percent); missing months skipped."""
+    result = {}
+    if monthly.empty:
+        return result
+    positive = monthly["denominator"].where(monthly["denominator"] > 0)
+    rates = monthly.assign(rate=100 * monthly["numerator"] / positive)
+    rates = rates.dropna(subset=["rate"]).sort_values("period")
+    for measure, per_measure in rates.groupby("measure", sort=True):
+        direction = MEASURES[measure].improvement
+        charts = {}
+        for code, series in per_measure.groupby("org_code", sort=True):  # one chart per provider
+            if len(series) < 2:
+                continue
+            chart = xmr(series["rate"].to_numpy(), dates=series["period"].to_numpy(),
+                        run_length=run_length, improvement=direction).to_dict()
+            chart["name"] = series["org_name"].iloc[-1]
+            charts[code] = chart
+        result[measure] = charts
+    return result
+
+
+def _only_periods(frame: pd.DataFrame, period) -> pd.DataFrame:
+    if not period:
+        return frame
+    wanted = [period] if isinstance(period, str) else list(period)
+    available = sorted(frame["period"].unique())
+    unknown = [p for p in wanted if p not in available]
+    if unknown:
+        shown = ", ".join(available if len(available) <= 12 else [*available[:3], "…", *available[-3:]])
+        raise InputError(f"period {unknown[0]} is not in the files", fix=f"use one of: {shown}")
+    return frame[frame["period"].isin(wanted)]
+
+
+def _england(national: pd.DataFrame, measure: str, when: str) -> dict | None:
+    row = national[(national["measure"] == measure) & (national["period"] == when)]
+    if row.empty or not row["denominator"].iloc[0] > 0:
+        return None
+    row = row.iloc[0]
+    return {"value": float(row["numerator"] / row["denominator"]), "numerator": _number(row["numerator"]),
+            "denominator": _number(row["denominator"]), "published": _plain(row["published"])}
+
+
+def _number(value):
+    """Counts as int when whole (JSON readers expect 120, not 120.0)."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def _plain(value):
+    """A JSON-ready scalar: NaN/NA -> None, numpy types -> Python ones."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
