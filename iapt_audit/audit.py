@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from iapt_audit import __version__
+from iapt_audit.dq import DataQualityResult, DQSettings, run_data_quality
 from iapt_audit.io.extract import Extract, read_extract
 from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
 from iapt_audit.pathway import Pathways, derive_pathways
 from iapt_audit.period import Period, resolve_period
 from iapt_audit.progress import StageTimer
+from iapt_audit.rules_engine import run_rules
 
 SCHEMA_VERSION = 1
 
@@ -29,7 +31,7 @@ class AuditResult:
     providers: list[str]
     kpis: pd.DataFrame
     pathways: Pathways
-    data_quality: list = field(default_factory=list)
+    data_quality: DataQualityResult | None = None
     rules: list = field(default_factory=list)
     outliers: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
@@ -47,26 +49,33 @@ class AuditResult:
             "period": self.period.as_json(),
             "providers": providers,
             "total": {"kpis": values, "kpi_basis": basis},
-            "data_quality": [f.as_json() if hasattr(f, "as_json") else f for f in self.data_quality],
+            "data_quality": [f.as_json() for f in self.data_quality.checks] if self.data_quality else [],
             "rules": [r.as_json() if hasattr(r, "as_json") else r for r in self.rules],
             "outliers": self.outliers,
         }
 
 
-def run_audit(path, *, period: str | None = None, timer: StageTimer | None = None) -> AuditResult:
+def run_audit(path, *, period: str | None = None, timer: StageTimer | None = None,
+              dq_settings: DQSettings | None = None, config: dict | None = None, select=None,
+              ignore=None) -> AuditResult:
     """Audit the extract at ``path`` for ``period`` ("START:END"; default the header's)."""
     timer = timer or StageTimer(show=False)
     with timer.stage("read") as stage:
         extract = read_extract(path, identifiers=True)
         stage["rows"] = sum(extract.rows_read.values())
     chosen = resolve_period(period, extract)
-    extract.drop_identifiers()
     with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
         pathways = derive_pathways(extract)
+    # data quality needs the NHS number (check digit), so it runs before identifiers are dropped
+    data_quality = run_data_quality(extract, chosen, progress=timer, pathways=pathways,
+                                    settings=dq_settings or DQSettings.from_config(config))
+    extract.drop_identifiers()
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
+    with timer.stage("rules", rows=len(pathways.referrals)):
+        rules = run_rules(pathways, chosen, config=config, select=select, ignore=ignore)
     result = AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
-                         pathways=pathways, timings=timer.stages)
+                         pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages)
     with timer.stage("outliers", rows=len(result.providers)):
         result.outliers = kpi_outliers(kpis)
     return result

@@ -68,7 +68,8 @@ def _referral_frame(table: pd.DataFrame) -> pd.DataFrame:
     frame = table[[c for c in keep if c in table]].drop_duplicates(REFERRAL_KEY).reset_index(drop=True)
     for column in keep:
         if column not in frame:
-            frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
+            dtype = "datetime64[ns]" if column.endswith("Date") else "string[pyarrow]"
+            frame[column] = pd.Series(None, index=frame.index, dtype=dtype)
     frame.index.name = "ref"
     return frame
 

@@ -124,7 +124,7 @@ def test_identifiers_are_dropped_unless_asked_for(folder):
     (lambda f: (f / "IDS201CareContact.csv").unlink(), "IDS201CareContact is missing"),
     (lambda f: pd.read_csv(f / "IDS201CareContact.csv", dtype=str).drop(columns="AppType").to_csv(
         f / "IDS201CareContact.csv", index=False), "column AppType: required data item AppType is missing"),
-    (lambda f: (f / "IDS101Referral.csv").write_text(""), "IDS101Referral.csv: row 1: the file is empty"),
+    (lambda f: (f / "IDS101Referral.csv").write_text(""), "IDS101Referral.csv, row 1: the file is empty"),
 ])
 def test_input_errors_are_one_line_with_exit_code_2(folder, tmp_path, damage, expected):
     damage(folder)

@@ -37,6 +37,8 @@ def _register():
     main.add_command(synth.synth)
     main.add_command(audit.audit)
     from iapt_audit.cli import outliers  # noqa: F401  (its @main.command adds `outliers`)
+    from iapt_audit.cli import check  # noqa: F401  (its @main.command adds `check`)
+    from iapt_audit.cli import rules  # noqa: F401  (its @main.command adds `rules`)
     # more commands are registered here, one line each
 
 

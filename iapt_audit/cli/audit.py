@@ -15,14 +15,43 @@ from iapt_audit.progress import StageTimer
               help="Folder for findings.json and the reports (created if missing).")
 @click.option("--period", default=None, metavar="START:END",
               help="Reporting period, e.g. 2024-04-01:2025-03-31 (default: the header's, else the data's span).")
-def audit(input_path: Path, out_dir: Path, period: str | None):
+@click.option("--config", "config_path", default=None, type=click.Path(path_type=Path, dir_okay=False),
+              help="Settings file (default: ./iapt-audit.toml if present): rule thresholds, select/ignore.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Run only these rule codes or prefixes (repeat or comma-separate; replaces [audit] select).")
+@click.option("--ignore", multiple=True, metavar="CODES",
+              help="Skip these rule codes or prefixes (replaces [audit] ignore).")
+@click.option("--audience", "audiences", default="self-check,commissioner,regulator", show_default=True,
+              callback=lambda ctx, param, value: _choices(value, param, ("self-check", "commissioner", "regulator")),
+              help="Reports to write, comma-separated: self-check, commissioner, regulator.")
+@click.option("--format", "formats", default="xlsx,html,json", show_default=True,
+              callback=lambda ctx, param, value: _choices(value, param, ("xlsx", "html", "json")),
+              help="Report formats, comma-separated: xlsx, html, json (findings.json is always written).")
+def audit(input_path: Path, out_dir: Path, period: str | None, config_path: Path | None,
+          select: tuple[str, ...], ignore: tuple[str, ...], audiences: tuple[str, ...], formats: tuple[str, ...]):
     """Audit an extract: data quality, pathways, KPIs, gaming rules and provider outliers."""
     from iapt_audit.audit import run_audit
+    from iapt_audit.config import load_config
     from iapt_audit.report.findings import write_findings
+    from iapt_audit.report.writer import write_reports
 
-    result = run_audit(input_path, period=period, timer=StageTimer())
+    result = run_audit(input_path, period=period, timer=StageTimer(), config=load_config(config_path),
+                       select=select, ignore=ignore)
     written = write_findings(result, out_dir)
+    reports = write_reports(result, out_dir, audiences=audiences, formats=formats)
     click.echo(f"Audited {len(result.providers)} providers, "
                f"{int(result.kpis.loc['ALL', 'Count_ReferralsReceived']):,} referrals received in "
                f"{result.period.as_json()['start']} to {result.period.as_json()['end']}.")
     click.echo(f"Wrote {written}")
+    for path in reports:
+        click.echo(f"Wrote {path}")
+
+
+def _choices(value: str, param, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated option as a tuple, each item one of ``allowed``."""
+    chosen = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    wrong = [v for v in chosen if v not in allowed]
+    if wrong or not chosen:
+        raise click.BadParameter(f"{', '.join(wrong) or 'nothing given'}: use one or more of {', '.join(allowed)}",
+                                 param=param)
+    return chosen

@@ -109,7 +109,10 @@ def _parse_error(source: Path, encoding: str, err: Exception) -> InputError:
     """Turn pyarrow's parse error into a one-line error that names the row."""
     text = str(err)
     if "Expected" in text and "columns" in text:
-        row, expected, got = _first_ragged_row(source, encoding)
+        row, expected, got, content = _first_ragged_row(source, encoding)
+        if content.count('"') % 2:
+            return InputError("a quoted value is never closed", file=source, row=row,
+                              fix="close the quote (\") or remove the stray one, then re-export")
         return InputError(f"row has {got} fields where the header has {expected}", file=source, row=row,
                           fix="quote any value that contains a comma, and give every row one field per column")
     if "quote" in text.lower() or "EOF" in text:
@@ -119,12 +122,12 @@ def _parse_error(source: Path, encoding: str, err: Exception) -> InputError:
                       fix="re-export the table as comma-separated values (CSV UTF-8)")
 
 
-def _first_ragged_row(source: Path, encoding: str) -> tuple[int | None, int, int]:
-    """Row number, expected and actual field counts of the first ragged row (serial pass)."""
+def _first_ragged_row(source: Path, encoding: str) -> tuple[int | None, int, int, str]:
+    """Row number, expected and actual field counts and text of the first ragged row (serial pass)."""
     found = []
 
     def handler(row):
-        found.append((row.number, row.expected_columns, row.actual_columns))
+        found.append((row.number, row.expected_columns, row.actual_columns, row.text))
         return "error"
 
     try:
@@ -133,7 +136,7 @@ def _first_ragged_row(source: Path, encoding: str) -> tuple[int | None, int, int
                        convert_options=pacsv.ConvertOptions(include_columns=[]))
     except pa.ArrowInvalid:
         pass
-    return found[0] if found else (None, 0, 0)
+    return found[0] if found else (None, 0, 0, "")
 
 
 def _open_bytes(source: Path):

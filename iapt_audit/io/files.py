@@ -206,7 +206,7 @@ def canonical_header(names: list, spec: TableSpec, source: Path) -> tuple[list[s
             fix = (f"rename the column {near!r} to {column}" if near
                    else f"add a {column} column (data item name as in the data set)")
             raise InputError(f"required data item {column} is missing from {spec.name}", file=source,
-                             column=column, row=1, fix=fix)
+                             column=column, fix=fix)
     for name in unknown:
         item = _nearest(name, [c for c in spec.columns if c not in seen], MISSPELT_CUTOFF)
         if item:

@@ -77,6 +77,21 @@ EMPLOY_STATUS = {
 }
 EMPLOY_STATUS_DEFAULT = {"ZZ"}
 
+# IDS001 Gender: NHS Data Dictionary PERSON STATED GENDER CODE (not in iapt-dataset.md)
+GENDER = {"1": "Male", "2": "Female", "9": "Indeterminate", "X": "Not known"}
+
+# EthnicCategory (IDS001): NHS Data Dictionary ETHNIC CATEGORY (2001 census groups); not in
+# iapt-dataset.md, taken from the Data Dictionary. Z = not stated, 99 = not known (defaults).
+ETHNIC_CATEGORY = {"A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"}
+ETHNIC_CATEGORY_DEFAULT = {"Z", "99"}
+
+# Formats: ODS organisation codes (3 characters for a trust or commissioner, 5 for a site or
+# sub-ICB location) and ICD-10 problem descriptors (letter, two digits, up to two more; dot optional)
+ODS_CODE_PATTERN = r"^[A-Z0-9]{3}(?:[A-Z0-9]{2})?$"
+ICD10_PATTERN = r"^[A-Z][0-9]{2}(?:\.?[0-9A-Z]{1,2})?$"
+SNOMED_PATTERN = r"^[1-9][0-9]{5,17}$"
+PLANNED_INDICATOR = {"Y", "N"}
+
 SOURCE_OF_REFERRAL = {
     "A1", "A2", "A3", "A4", "B1", "B2", "C1", "C2", "C3", "D1", "D2",
     "E1", "E2", "E3", "E4", "E5", "E6", "F1", "F2", "F3", "G1", "G2", "G3", "G4",

@@ -60,7 +60,8 @@ class RuleResult:
                 "records": _records(records.head(records_cap)), "records_total": int(len(records)),
             }
             if self.detail is not None and org in self.detail.index:
-                entry["detail"] = {k: _plain(v) for k, v in self.detail.loc[org].items()}
+                row_detail = self.detail.loc[[org]].to_dict("records")[0]  # keeps each column's type
+                entry["detail"] = {k: _plain(v) for k, v in row_detail.items()}
             providers[str(org)] = entry
         return {
             "code": rule.code, "name": rule.name, "title": rule.title, "severity": rule.severity,
@@ -119,11 +120,11 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _plain(value):
-    """A JSON-ready scalar: NaN/NA/NaT -> None, numpy scalars -> Python ones, whole floats stay floats."""
+    """A JSON-ready scalar: NaN/NA/NaT/inf -> None (JSON has no such numbers), numpy scalars -> Python ones."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -1,0 +1,291 @@
+"""Consistency checks across tables, where GX expectations (one frame at a time) cannot reach.
+
+Each check is a ``Check`` (its code, wording and severity) and a function returning the frame the
+check's records live in, the records it applies to (the denominator) and the row positions that
+fail. All of it is vectorised: keys are matched with one index lookup per table pair.
+
+Windows and definitions follow the pathway derivation (``iapt_audit.pathway``, [MM20], [G21]):
+a referral's window runs from ReferralRequestReceivedDate to ServDischDate; follow-up contacts
+(AppType 06) are expected after discharge; "finished a course of treatment" is
+CompletedTreatment_Flag (two or more attended treatment contacts) with ServDischDate in the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from iapt_audit.dq.findings import Check
+from iapt_audit.dq.gx_frames import attended
+from iapt_audit.io.extract import Extract
+from iapt_audit.model import codes
+from iapt_audit.model.tables import RECORD_ID, TABLES
+from iapt_audit.pathway import Pathways, derive_pathways
+from iapt_audit.period import Period
+
+NO_ACTIVITY_DAYS = 120  # [MM20] M022: open referrals with no activity for more than 120 days
+REFERRAL_KEY = ["OrgIDProv", "ServiceRequestId"]
+
+
+@dataclass
+class Inputs:
+    """What the checks read; the pathways are derived on first use (two checks need them)."""
+
+    extract: Extract
+    period: Period
+    given_pathways: Pathways | None = None
+
+    @cached_property
+    def pathways(self) -> Pathways:
+        return self.given_pathways or derive_pathways(self.extract)
+
+
+@dataclass
+class Verdict:
+    frame: pd.DataFrame      # the rows the check's records come from
+    applies: np.ndarray      # boolean mask over frame: the denominator
+    failing: np.ndarray      # sorted positions in frame that fail
+    value_column: str | None = None
+    totals: pd.Series | None = None  # denominator per provider, when it is not the frame's rows
+
+
+def _check(code, title, severity, table, column, fix, denominator) -> Check:
+    return Check(code=code, title=title, severity=severity, table=table, column=column, fix=fix,
+                 denominator=denominator, engine="cross_table")
+
+
+def _lookup(rows: pd.DataFrame, target: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """Position in ``target`` of each row's key (first occurrence), -1 where none matches."""
+    first = target[key].drop_duplicates()
+    index = pd.MultiIndex.from_frame(first)
+    found = index.get_indexer(pd.MultiIndex.from_frame(rows[key]))
+    return np.where(found >= 0, first.index.to_numpy()[found], -1) if len(first) else np.full(len(rows), -1)
+
+
+def _positions(mask) -> np.ndarray:
+    return np.flatnonzero(np.asarray(mask, dtype=bool))
+
+
+def _table(inputs: Inputs, name: str) -> pd.DataFrame:
+    return inputs.extract.tables[name].reset_index(drop=True)
+
+
+def _referral_dates(inputs: Inputs, rows: pd.DataFrame):
+    """Received and discharge dates of each row's referral, and whether it has one."""
+    referrals = _table(inputs, "IDS101Referral")
+    found = _lookup(rows, referrals, REFERRAL_KEY)
+    matched = found >= 0
+    safe = np.where(matched, found, 0)
+    received = referrals["ReferralRequestReceivedDate"].to_numpy()[safe]
+    discharged = (referrals["ServDischDate"].to_numpy()[safe] if "ServDischDate" in referrals
+                  else np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    received = np.where(matched, received, np.datetime64("NaT"))
+    discharged = np.where(matched, discharged, np.datetime64("NaT"))
+    return matched, received, discharged
+
+
+def contact_before_referral(inputs: Inputs) -> Verdict:
+    contacts = _table(inputs, "IDS201CareContact")
+    _, received, _ = _referral_dates(inputs, contacts)
+    date = contacts["CareContDate"].to_numpy()
+    applies = ~np.isnat(received) & ~np.isnat(date)
+    return Verdict(contacts, applies, _positions(applies & (date < received)), "CareContDate")
+
+
+def contact_after_discharge(inputs: Inputs) -> Verdict:
+    contacts = _table(inputs, "IDS201CareContact")
+    _, _, discharged = _referral_dates(inputs, contacts)
+    date = contacts["CareContDate"].to_numpy()
+    not_follow_up = (contacts["AppType"] != codes.FOLLOW_UP).fillna(True).to_numpy(dtype=bool)
+    applies = ~np.isnat(discharged) & ~np.isnat(date) & not_follow_up
+    return Verdict(contacts, applies, _positions(applies & (date > discharged)), "CareContDate")
+
+
+def _orphans(inputs: Inputs, child: str, parent: str, key: list[str]) -> Verdict:
+    rows = _table(inputs, child)
+    applies = rows[key].notna().all(axis=1).to_numpy()
+    found = _lookup(rows, _table(inputs, parent), key)
+    return Verdict(rows, applies, _positions(applies & (found < 0)), key[-1])
+
+
+def orphan_contact(inputs: Inputs) -> Verdict:
+    return _orphans(inputs, "IDS201CareContact", "IDS101Referral", REFERRAL_KEY)
+
+
+def orphan_activity(inputs: Inputs) -> Verdict:
+    return _orphans(inputs, "IDS202CareActivity", "IDS201CareContact", ["OrgIDProv", "CareContactId"])
+
+
+def orphan_activity_score(inputs: Inputs) -> Verdict:
+    return _orphans(inputs, "IDS607CodedScoreAssessmentAct", "IDS202CareActivity", ["OrgIDProv", "CareActId"])
+
+
+def orphan_referral_score(inputs: Inputs) -> Verdict:
+    return _orphans(inputs, "IDS606CodedScoreAssessmentRefer", "IDS101Referral", REFERRAL_KEY)
+
+
+def duplicate_referral(inputs: Inputs) -> Verdict:
+    """Two or more service requests for one patient received on one day at one provider."""
+    referrals = _table(inputs, "IDS101Referral")
+    person_day = ["OrgIDProv", "LocalPatientId", "ReferralRequestReceivedDate"]
+    if "LocalPatientId" not in referrals:
+        return Verdict(referrals, np.zeros(len(referrals), dtype=bool), np.array([], dtype=np.int64))
+    applies = referrals[person_day + ["ServiceRequestId"]].notna().all(axis=1).to_numpy()
+    requests = referrals[applies].groupby(person_day, observed=True)["ServiceRequestId"].transform("nunique")
+    failing = np.zeros(len(referrals), dtype=bool)
+    failing[np.flatnonzero(applies)[requests.to_numpy() > 1]] = True
+    return Verdict(referrals, applies, _positions(failing), "ReferralRequestReceivedDate")
+
+
+def treatment_without_therapy(inputs: Inputs) -> Verdict:
+    """Attended treatment contacts (AppType 02/03/05) with no care activity naming a therapy."""
+    contacts = _table(inputs, "IDS201CareContact")
+    activities = _table(inputs, "IDS202CareActivity")
+    if "CodeProcAndProcStatus" in activities:
+        activities = activities[activities["CodeProcAndProcStatus"].notna()]
+    else:
+        activities = activities.iloc[0:0]
+    applies = (attended(contacts) & contacts["AppType"].isin(codes.TREATMENT_APP_TYPES)).to_numpy(dtype=bool)
+    has_therapy = _lookup(contacts, activities.reset_index(drop=True), ["OrgIDProv", "CareContactId"]) >= 0
+    return Verdict(contacts, applies, _positions(applies & ~has_therapy), "AppType")
+
+
+def referral_score_outside_window(inputs: Inputs) -> Verdict:
+    scores = _table(inputs, "IDS606CodedScoreAssessmentRefer")
+    _, received, discharged = _referral_dates(inputs, scores)
+    date = scores["AssToolCompDate"].to_numpy()
+    applies = ~np.isnat(received) & ~np.isnat(date)
+    outside = (date < received) | (~np.isnat(discharged) & (date > discharged))
+    return Verdict(scores, applies, _positions(applies & outside), "AssToolCompDate")
+
+
+def open_without_activity(inputs: Inputs) -> Verdict:
+    """Referrals open at the period end whose last attended contact (else receipt) is > 120 days old."""
+    referrals = _table(inputs, "IDS101Referral")
+    end = inputs.period.end
+    received = referrals["ReferralRequestReceivedDate"]
+    discharged = referrals["ServDischDate"] if "ServDischDate" in referrals else pd.Series(pd.NaT, index=referrals.index)
+    applies = ((received <= end) & (discharged.isna() | (discharged > end))).to_numpy(dtype=bool)
+    contacts = _table(inputs, "IDS201CareContact")
+    seen = contacts[attended(contacts).to_numpy() & (contacts["CareContDate"] <= end).to_numpy()]
+    last_seen = seen.groupby(REFERRAL_KEY, observed=True)["CareContDate"].max()
+    key = pd.MultiIndex.from_frame(referrals[REFERRAL_KEY])
+    last = pd.Series(last_seen.reindex(key).to_numpy(), index=referrals.index).fillna(received)
+    idle = ((end - last).dt.days > NO_ACTIVITY_DAYS).to_numpy(dtype=bool)
+    frame = referrals.assign(LastActivityDate=last.dt.strftime("%Y-%m-%d"))
+    return Verdict(frame, applies, _positions(applies & idle), "LastActivityDate")
+
+
+def _finished(inputs: Inputs) -> tuple[pd.DataFrame, np.ndarray]:
+    referrals = inputs.pathways.referrals
+    finished = referrals["CompletedTreatment_Flag"] & inputs.period.contains(referrals["ServDischDate"])
+    return referrals, finished.fillna(False).to_numpy(dtype=bool)
+
+
+def finished_without_paired_phq9(inputs: Inputs) -> Verdict:
+    referrals, finished = _finished(inputs)
+    unpaired = referrals["PHQ9_LastScore"].isna().to_numpy()
+    frame = referrals.assign(PHQ9_Count=referrals["PHQ9_Count"].astype("string"))
+    return Verdict(frame, finished, _positions(finished & unpaired), "PHQ9_Count")
+
+
+def finished_without_appropriate_adsm(inputs: Inputs) -> Verdict:
+    """[MM20] M203–M205: finished courses whose descriptor calls for an ADSM without it paired.
+
+    The descriptor calls for an ADSM when it maps to a disorder-specific measure
+    (``codes.ADSM_BY_DESCRIPTOR``) or is generalised anxiety disorder (F41.1, whose measure is GAD-7).
+    """
+    referrals, finished = _finished(inputs)
+    descriptor = referrals["PresentingComplaint"].astype("string").str.replace(".", "", regex=False).str.upper()
+    specific = (referrals["DescriptorADSM"] != codes.DEFAULT_ADSM) | descriptor.str.startswith("F411").fillna(False)
+    applies = finished & specific.to_numpy(dtype=bool)
+    appropriate = (referrals["ADSM"] == referrals["DescriptorADSM"]).fillna(False).to_numpy(dtype=bool)
+    return Verdict(referrals, applies, _positions(applies & ~appropriate), "DescriptorADSM")
+
+
+def unparsed_values(inputs: Inputs) -> Verdict:
+    """Dates and numbers the reader could not parse ([DQM] "not specified format" = invalid)."""
+    frame = unparsed_frame(inputs.extract)
+    return Verdict(frame, np.ones(len(frame), dtype=bool), np.arange(len(frame)), "value",
+                   totals=typed_value_totals(inputs.extract, frame))
+
+
+def unparsed_frame(extract: Extract) -> pd.DataFrame:
+    """One row per unparsed value, with its provider and record ID in place of its file row."""
+    unparsed = extract.unparsed
+    parts = []
+    for name, rows in unparsed.groupby("table", observed=True):
+        table = extract.tables[name]
+        position = rows["row"].to_numpy(dtype=np.int64) - extract.first_row[name]
+        parts.append(pd.DataFrame({
+            "OrgIDProv": table["OrgIDProv"].iloc[position].to_numpy(),
+            "record_id": table[RECORD_ID[name]].iloc[position].to_numpy(),
+            "table": name, "column": rows["column"].to_numpy(), "value": rows["value"].to_numpy()}))
+    return (pd.concat(parts, ignore_index=True) if parts else
+            pd.DataFrame(columns=["OrgIDProv", "record_id", "table", "column", "value"]))
+
+
+def typed_value_totals(extract: Extract, unparsed: pd.DataFrame) -> pd.Series:
+    """Denominator of the unparsed-value check per provider: date and number values given."""
+    totals = []
+    for name, table in extract.tables.items():
+        spec = TABLES[name]
+        columns = [c for c in spec.date_columns + spec.number_columns if c in table]
+        if columns:
+            totals.append(table[columns].notna().sum(axis=1).groupby(table["OrgIDProv"].astype("string")).sum())
+    if len(unparsed):
+        totals.append(unparsed["OrgIDProv"].astype("string").value_counts())
+    if not totals:
+        return pd.Series(dtype="int64")
+    return pd.concat(totals).groupby(level=0).sum().astype("int64")
+
+
+CROSS_TABLE_CHECKS: list[tuple[Check, Callable[[Inputs], Verdict]]] = [
+    (_check("DQ100", "Care contact before the referral was received", "warning", "IDS201CareContact",
+            "CareContDate", "Correct the contact or referral date; the contact is outside the pathway and not counted.",
+            "care contacts with a date whose referral has a received date"), contact_before_referral),
+    (_check("DQ101", "Care contact after discharge that is not a follow-up", "warning", "IDS201CareContact",
+            "CareContDate", "Record post-discharge contacts as follow-ups (AppType 06) or correct ServDischDate.",
+            "dated care contacts other than follow-ups whose referral is discharged"), contact_after_discharge),
+    (_check("DQ102", "Care contact with no matching referral", "error", "IDS201CareContact", "ServiceRequestId",
+            "Submit the referral the contact belongs to, or correct its ServiceRequestId.",
+            "care contacts with a ServiceRequestId"), orphan_contact),
+    (_check("DQ103", "Care activity with no matching care contact", "error", "IDS202CareActivity", "CareContactId",
+            "Submit the care contact the activity belongs to, or correct its CareContactId.",
+            "care activities with a CareContactId"), orphan_activity),
+    (_check("DQ104", "Activity-level score with no matching care activity", "error", "IDS607CodedScoreAssessmentAct",
+            "CareActId", "Submit the care activity the score belongs to, or correct its CareActId.",
+            "activity-level scores with a CareActId"), orphan_activity_score),
+    (_check("DQ105", "Referral-level score with no matching referral", "error", "IDS606CodedScoreAssessmentRefer",
+            "ServiceRequestId", "Submit the referral the score belongs to, or correct its ServiceRequestId.",
+            "referral-level scores with a ServiceRequestId"), orphan_referral_score),
+    (_check("DQ106", "Duplicate referral: one patient, one provider, one received date", "warning", "IDS101Referral",
+            "ServiceRequestId", "Merge the duplicate service requests; each inflates referral counts.",
+            "referrals with a LocalPatientId, ServiceRequestId and received date"), duplicate_referral),
+    (_check("DQ107", "Attended treatment contact with no therapy type", "warning", "IDS201CareContact",
+            "CodeProcAndProcStatus", "Record the therapy (IDS202 CodeProcAndProcStatus) on every treatment contact.",
+            "attended care contacts of AppType 02, 03 or 05"), treatment_without_therapy),
+    (_check("DQ108", "Referral-level score dated outside its referral", "warning", "IDS606CodedScoreAssessmentRefer",
+            "AssToolCompDate", "Correct AssToolCompDate; scores outside the referral are left out of outcomes.",
+            "dated referral-level scores whose referral has a received date"), referral_score_outside_window),
+    (_check("DQ109", f"Open referral with no activity for more than {NO_ACTIVITY_DAYS} days", "warning",
+            "IDS101Referral", "ServDischDate",
+            "Discharge referrals that have ended (with ServDischDate and EndCode) or record the activity.",
+            "referrals open at the end of the period"), open_without_activity),
+    (_check("DQ110", "Finished course of treatment without paired PHQ-9 scores", "warning", "IDS101Referral",
+            "PHQ9_LastScore", "Record PHQ-9 at every treatment session; recovery needs a first and a last score.",
+            "courses of treatment finished in the period (two or more treatment contacts, discharged in period)"),
+     finished_without_paired_phq9),
+    (_check("DQ111", "Finished course without the paired ADSM its problem descriptor requires", "warning",
+            "IDS101Referral", "ADSM_LastScore",
+            "Record the anxiety-disorder-specific measure the problem descriptor calls for at every session.",
+            "finished courses whose problem descriptor calls for a disorder-specific measure (incl. GAD-7 for F41.1)"),
+     finished_without_appropriate_adsm),
+    (_check("DQ112", "Date or number in an unrecognised format", "error", "(all tables)", "(date and number items)",
+            "Write dates as YYYY-MM-DD (or DD/MM/YYYY) and numbers as digits.",
+            "date and number values given in any table"), unparsed_values),
+]

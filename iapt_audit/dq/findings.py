@@ -1,0 +1,140 @@
+"""The finding model: one record per data-quality check, whatever engine ran it.
+
+A check's result is always stated as failing records over the records it applies to, with that
+denominator written out in words, because a bare percentage hides what "all records" meant (GX's
+own ``unexpected_percent`` silently drops missing values). Record identifiers are the table's own
+record ID (``model.tables.RECORD_ID``), never an NHS number, birth date or postcode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from iapt_audit.model.tables import RECORD_ID
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+ENGINES = ("great_expectations", "cross_table")
+WORKLIST_COLUMNS = ["code", "severity", "table", "column", "OrgIDProv", "record_id", "value", "fix"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """What a check is, independent of any data: its code, wording, severity and scope."""
+
+    code: str
+    title: str
+    severity: str
+    table: str
+    column: str
+    fix: str
+    denominator: str
+    engine: str
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{self.code}: severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"{self.code}: engine {self.engine!r} is not one of {', '.join(ENGINES)}")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How many failing records a check may have and still pass: within either limit is enough.
+
+    The default (0 records, 0 %) fails on the first failing record; a config file can allow a
+    count (``max_count``), a share of the denominator (``max_percent``) or both.
+    """
+
+    max_count: int = 0
+    max_percent: float = 0.0
+
+    def allows(self, failing: int, percent: float) -> bool:
+        return failing <= self.max_count or (self.max_percent > 0 and percent <= self.max_percent)
+
+
+@dataclass
+class Finding:
+    """One check's outcome on one extract."""
+
+    check: Check
+    numerator: int
+    denominator: int
+    records: list[str]
+    by_provider: dict[str, dict[str, int]]
+    passed: bool
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.numerator / self.denominator, 2) if self.denominator else 0.0
+
+    def as_json(self) -> dict:
+        c = self.check
+        return {
+            "code": c.code, "title": c.title, "severity": c.severity, "table": c.table, "column": c.column,
+            "numerator": self.numerator, "denominator": self.denominator, "percent": self.percent,
+            "denominator_definition": c.denominator, "passed": self.passed, "records": self.records,
+            "records_total": self.numerator, "by_provider": self.by_provider, "engine": c.engine,
+            "fix": c.fix,
+        }
+
+
+@dataclass
+class DataQualityResult:
+    """Everything the data-quality stage found, for the CLI gate, findings.json and the reports."""
+
+    checks: list[Finding]                # every check run, passing ones included, sorted by severity then code
+    worklist: pd.DataFrame               # long table of failing records (capped per check)
+    item_table: pd.DataFrame             # NHS Digital's valid / other / default / invalid / missing table
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Checks with at least one failing record (within tolerance or not)."""
+        return [f for f in self.checks if f.numerator]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(not f.passed and f.check.severity == "error" for f in self.checks)
+
+
+def provider_totals(frame: pd.DataFrame, applies: np.ndarray) -> pd.Series:
+    """Records a check applies to, per provider (the denominator, split)."""
+    return frame["OrgIDProv"].astype("string")[applies].value_counts()
+
+
+def evaluate(check: Check, frame: pd.DataFrame, totals: pd.Series, failing: np.ndarray, *,
+             tolerance: Tolerance, record_cap: int, value_column: str | None = None) -> tuple[Finding, pd.DataFrame]:
+    """Turn a check's failing row positions in ``frame`` into a Finding and its worklist rows.
+
+    ``totals`` is the denominator per provider (``provider_totals``); ``failing`` the sorted row
+    positions that failed. Per-provider counts are exact; the record list and the worklist keep
+    the first ``record_cap`` failing rows in file order, their IDs then sorted. A check spanning
+    tables (its table is not in ``RECORD_ID``) reads ``record_id``, ``table`` and ``column`` from
+    the frame's own columns of those names.
+    """
+    failing = np.asarray(failing, dtype=np.int64)
+    providers = frame["OrgIDProv"].astype("string")
+    fails = providers.iloc[failing].value_counts()
+    by_provider = {str(org): {"failing": int(fails.get(org, 0)), "total": int(totals[org])}
+                   for org in sorted(totals.index)}
+    kept = failing[:record_cap]
+    spanning = check.table not in RECORD_ID
+    ids = frame["record_id" if spanning else RECORD_ID[check.table]].iloc[kept].astype("string").fillna("(blank)")
+    numerator, denominator = len(failing), int(totals.sum())
+    finding = Finding(check=check, numerator=numerator, denominator=denominator,
+                      records=sorted(set(ids.tolist())), by_provider=by_provider, passed=True)
+    finding.passed = tolerance.allows(numerator, finding.percent)
+    column = value_column if value_column is not None else check.column
+    values = (frame[column].iloc[kept].astype("string").fillna("") if column in frame
+              else pd.Series("", index=ids.index, dtype="string"))
+    worklist = pd.DataFrame({
+        "code": check.code, "severity": check.severity,
+        "table": frame["table"].iloc[kept].to_numpy() if spanning else check.table,
+        "column": frame["column"].iloc[kept].to_numpy() if spanning else check.column,
+        "OrgIDProv": providers.iloc[kept].to_numpy(), "record_id": ids.to_numpy(), "value": values.to_numpy(),
+        "fix": check.fix}, index=range(len(kept)), columns=WORKLIST_COLUMNS)
+    return finding, worklist

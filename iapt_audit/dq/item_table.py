@@ -1,0 +1,122 @@
+"""NHS Digital's data-quality table: Valid / Other / Default / Invalid / Missing for every item.
+
+[DQM] ("IAPT v2.0 DQ metadata.xlsx", every field in the data set): the denominator is all records
+in the item's table; Missing = null; Default = the NHS Data Dictionary default value; Invalid = an
+"invalid value" or "not specified format" error; Valid = denominator − (default + invalid +
+missing).
+
+*Other* is not a column of that workbook. Following the issue, it splits NHS Digital's Valid: a
+value that is accepted but says little — a code from an earlier version of the data set (v1.5 end
+codes) or the list's own "other" code (98). So here valid + other = NHS Digital's Valid.
+
+How each item is judged (``ITEM_RULES``): against its code list (``model.codes``), a format
+(ODS codes, ICD-10, NHS number check digit) or, for dates and numbers, whether the value parsed
+(``Extract.unparsed``); any other item is valid when present. Counts are per provider, plus an
+``ALL`` row per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from iapt_audit.dq.nhs_number import nhs_number_valid
+from iapt_audit.io.extract import Extract
+from iapt_audit.model import codes
+from iapt_audit.model.tables import TABLES
+
+ALL_PROVIDERS = "ALL"
+CATEGORIES = ("valid", "other", "default", "invalid", "missing")
+VALID, OTHER, DEFAULT, INVALID, MISSING = range(5)
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    valid: frozenset = frozenset()
+    other: frozenset = frozenset()
+    default: frozenset = frozenset()
+    pattern: str | None = None
+    nhs_number: bool = False
+
+
+def _codes(valid, other=(), default=()) -> ItemRule:
+    return ItemRule(valid=frozenset(valid), other=frozenset(other), default=frozenset(default))
+
+
+_ODS = ItemRule(pattern=codes.ODS_CODE_PATTERN)
+_THERAPY_OTHER = {"1026111000000108", "1026131000000100"}  # "other low / high intensity"
+ITEM_RULES: dict[tuple[str, str], ItemRule] = {
+    ("IDS101Referral", "EndCode"): _codes(codes.END_CODES, codes.END_CODES_LEGACY),
+    ("IDS101Referral", "SourceOfReferralIAPT"): _codes(codes.SOURCE_OF_REFERRAL - {"M6"}, {"M6"}),
+    ("IDS201CareContact", "AttendOrDNACode"): _codes(codes.ATTEND_OR_DNA),
+    ("IDS201CareContact", "AppType"): _codes(set(codes.APP_TYPES) - {"98"}, {"98"}),
+    ("IDS201CareContact", "ConsMechanism"): _codes(codes.CONS_MECHANISM_ANY - {"98"}, {"98"}),
+    ("IDS201CareContact", "CareContPatientTherMode"): _codes(codes.THERAPY_MODES),
+    ("IDS201CareContact", "PsychMed"): _codes(codes.PSYCH_MED, (), codes.PSYCH_MED_DEFAULT),
+    ("IDS201CareContact", "PlannedCareContIndicator"): _codes(codes.PLANNED_INDICATOR),
+    ("IDS202CareActivity", "CodeProcAndProcStatus"): _codes(set(codes.THERAPY_CODES) - _THERAPY_OTHER, _THERAPY_OTHER),
+    ("IDS603PresentingComplaints", "PresComp"): ItemRule(
+        pattern=f"(?:{codes.ICD10_PATTERN})|(?:{codes.SNOMED_PATTERN})"),
+    ("IDS606CodedScoreAssessmentRefer", "CodedAssToolType"): _codes(set(codes.TOOLS) | codes.OTHER_TOOL_CODES),
+    ("IDS607CodedScoreAssessmentAct", "CodedAssToolType"): _codes(set(codes.TOOLS) | codes.OTHER_TOOL_CODES),
+    ("IDS001MPI", "EthnicCategory"): _codes(codes.ETHNIC_CATEGORY, (), codes.ETHNIC_CATEGORY_DEFAULT),
+    ("IDS001MPI", "NHSNumber"): ItemRule(nhs_number=True),
+    ("IDS004EmpStatus", "EmployStatus"): _codes(codes.EMPLOY_STATUS, (), codes.EMPLOY_STATUS_DEFAULT),
+}
+for _table in TABLES:
+    ITEM_RULES.setdefault((_table, "OrgIDProv"), _ODS)
+ITEM_RULES[("IDS101Referral", "OrgIDComm")] = _ODS
+
+
+def item_table(extract: Extract) -> pd.DataFrame:
+    """One row per (provider, table, item) and per (ALL, table, item), counts and percentages."""
+    unparsed = extract.unparsed.groupby(["table", "column"], observed=True)["row"].agg(list)
+    parts = []
+    for name, table in extract.tables.items():
+        providers, labels = pd.factorize(table["OrgIDProv"].astype("string"), use_na_sentinel=False)
+        for item in TABLES[name].columns:
+            if item not in table:
+                continue
+            failed_rows = unparsed.get((name, item), [])
+            category = _categorise(table[item], ITEM_RULES.get((name, item)),
+                                   np.asarray(failed_rows, dtype=np.int64) - extract.first_row[name])
+            counts = np.bincount(providers * 5 + category, minlength=5 * len(labels)).reshape(-1, 5)
+            frame = pd.DataFrame(counts, columns=list(CATEGORIES))
+            frame.insert(0, "OrgIDProv", [str(label) for label in labels])
+            frame.insert(1, "table", name)
+            frame.insert(2, "item", item)
+            parts.append(frame)
+    if not parts:
+        return pd.DataFrame(columns=["OrgIDProv", "table", "item", "denominator", *CATEGORIES])
+    per_provider = pd.concat(parts, ignore_index=True)
+    overall = per_provider.groupby(["table", "item"], sort=False, as_index=False)[list(CATEGORIES)].sum()
+    overall.insert(0, "OrgIDProv", ALL_PROVIDERS)
+    result = pd.concat([per_provider, overall], ignore_index=True)
+    result.insert(3, "denominator", result[list(CATEGORIES)].sum(axis=1))
+    for category in CATEGORIES:
+        result[f"{category}_percent"] = (100 * result[category] / result["denominator"].where(
+            result["denominator"] > 0)).round(2).fillna(0.0)
+    return result.sort_values(["OrgIDProv", "table", "item"], kind="stable").reset_index(drop=True)
+
+
+def _categorise(values: pd.Series, rule: ItemRule | None, unparsed_positions: np.ndarray) -> np.ndarray:
+    """The VODIM category of every value of one item (int8: VALID ... MISSING)."""
+    present = values.notna().to_numpy()
+    category = np.where(present, VALID, MISSING).astype(np.int64)
+    category[unparsed_positions] = INVALID  # typed items: NaT / NaN after a failed parse is invalid, not missing
+    if rule is None:
+        return category
+    text = values.astype("string")
+    if rule.nhs_number:
+        ok = nhs_number_valid(values).fillna(True).to_numpy(dtype=bool)
+    elif rule.pattern:
+        ok = text.str.fullmatch(rule.pattern).fillna(True).to_numpy(dtype=bool)
+    else:
+        known = rule.valid | rule.other | rule.default
+        ok = text.isin(known).to_numpy(dtype=bool) | ~present
+        category[text.isin(rule.other).to_numpy(dtype=bool)] = OTHER
+        category[text.isin(rule.default).to_numpy(dtype=bool)] = DEFAULT
+    category[present & ~ok] = INVALID
+    return category

@@ -1,0 +1,106 @@
+"""The data-quality stage: GX suites, cross-table checks and the item table, as one result.
+
+Runs on the extract as read (with identifiers, for the NHS number check) and before pathways are
+trusted: it is both the service's pre-submission gate (``iapt-audit check``) and the
+commissioner's first look before any KPI.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from iapt_audit.dq import cross_table, gx_runner
+from iapt_audit.dq.findings import (SEVERITY_RANK, WORKLIST_COLUMNS, Check, DataQualityResult, Finding, evaluate,
+                                    provider_totals)
+from iapt_audit.dq.gx_frames import gx_frame
+from iapt_audit.dq.item_table import item_table
+from iapt_audit.dq.settings import DQSettings
+from iapt_audit.dq.suites import load_suites, suite_checks, suite_parameters
+from iapt_audit.io.extract import Extract
+from iapt_audit.pathway import Pathways
+from iapt_audit.period import Period
+from iapt_audit.progress import StageTimer
+
+
+def all_checks() -> list[Check]:
+    """Every check the stage can run, GX suites first then cross-table, in code order."""
+    return sorted(suite_checks() + [check for check, _ in cross_table.CROSS_TABLE_CHECKS], key=lambda c: c.code)
+
+
+def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000, progress: StageTimer | None = None,
+                     settings: DQSettings | None = None, pathways: Pathways | None = None) -> DataQualityResult:
+    """Run every selected check on ``extract`` for ``period``.
+
+    ``pathways`` (from ``derive_pathways``) is reused when given; otherwise it is derived only if a
+    check that needs it (finished courses) is selected.
+    """
+    settings = settings or DQSettings()
+    timer = progress or StageTimer(show=False)
+    findings: list[Finding] = []
+    worklists: list[pd.DataFrame] = []
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    with timer.stage("data quality: great expectations", rows=sum(len(t) for t in extract.tables.values())):
+        for finding, worklist in _suite_findings(extract, period, settings, record_cap, timings):
+            findings.append(finding)
+            worklists.append(worklist)
+    timings["great_expectations"] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    with timer.stage("data quality: cross-table"):
+        inputs = cross_table.Inputs(extract, period, pathways)
+        for check, run in cross_table.CROSS_TABLE_CHECKS:
+            if not settings.wants(check.code):
+                continue
+            verdict = run(inputs)
+            totals = verdict.totals if verdict.totals is not None else provider_totals(verdict.frame, verdict.applies)
+            finding, worklist = evaluate(settings.applied(check), verdict.frame, totals, verdict.failing,
+                                         tolerance=settings.tolerance(check.code), record_cap=record_cap,
+                                         value_column=verdict.value_column)
+            findings.append(finding)
+            worklists.append(worklist)
+    timings["cross_table"] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    with timer.stage("data quality: item table"):
+        items = item_table(extract)
+    timings["item_table"] = round(time.perf_counter() - started, 3)
+
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.check.severity], f.check.code))
+    worklist = pd.concat([w for w in worklists if len(w)], ignore_index=True) if any(len(w) for w in worklists) \
+        else pd.DataFrame(columns=WORKLIST_COLUMNS)
+    return DataQualityResult(checks=findings, worklist=worklist, item_table=items, timings=timings)
+
+
+def _suite_findings(extract: Extract, period: Period, settings: DQSettings, record_cap: int, timings: dict):
+    """Run the selected expectations of every table present through GX; one finding per code."""
+    checks = {check.code: check for check in suite_checks()}
+    suites, frames = {}, {}
+    for table, suite in load_suites().items():
+        if table not in extract.tables:
+            continue
+        chosen = [e for e in suite["expectations"] if settings.wants(e["meta"]["code"])]
+        if not chosen:
+            continue
+        suites[table] = {"name": table, "expectations": copy.deepcopy(chosen)}
+        frames[table] = gx_frame(table, extract.tables[table], gx_runner.referenced_columns(suites[table]))
+    if not suites:
+        return
+    outcomes = gx_runner.validate(frames, suites, suite_parameters(period.end), timings)
+    by_code: dict[str, list[gx_runner.ExpectationOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_code[outcome.expectation["meta"]["code"]].append(outcome)
+    for code, parts in by_code.items():
+        frame = frames[parts[0].table]
+        applies = np.logical_or.reduce([p.applies for p in parts])
+        failing = np.unique(np.concatenate([p.failing for p in parts]))
+        kwargs = parts[0].expectation["kwargs"]
+        value_column = kwargs["column_list"][-1] if "column_list" in kwargs else None
+        yield evaluate(settings.applied(checks[code]), frame, provider_totals(frame, applies), failing,
+                       tolerance=settings.tolerance(code), record_cap=record_cap, value_column=value_column)
