@@ -39,7 +39,9 @@ LISTED = 10        # flagged providers or hidden waits printed before "and N mor
               help="Points in a run or trend for the SPC rules (7 as NHSRplotthedots, 6 as MDC's option).")
 @click.option("--min-providers", type=click.IntRange(2), default=8, show_default=True,
               help="Fewest organisations with data for a funnel to be drawn.")
-def outliers(paths, out_dir, measures, periods, org_type, method, run_length, min_providers):
+@click.option("--report", "report_formats", multiple=True, type=click.Choice(("xlsx", "html", "json")),
+              help="Also write the regulator report (regulator.xlsx / .html / .json). Repeatable.")
+def outliers(paths, out_dir, measures, periods, org_type, method, run_length, min_providers, report_formats):
     """Compare providers in NHS Digital's published annual or monthly files (PATH: files, folders or zips)."""
     result = analyse_published(list(paths), measures=list(measures) or None, period=list(periods) or None,
                                org_type=org_type, method=method, min_providers=min_providers,
@@ -49,6 +51,10 @@ def outliers(paths, out_dir, measures, periods, org_type, method, run_length, mi
     for line in summary_lines(result):
         click.echo(line)
     click.echo(f"Wrote {target}")
+    if report_formats:
+        from iapt_audit.report.writer import write_published_reports
+        for path in write_published_reports(result, out_dir, formats=tuple(dict.fromkeys(report_formats))):
+            click.echo(f"Wrote {path}")
 
 
 def summary_lines(result: dict) -> list[str]:

@@ -1,4 +1,4 @@
-"""Run the suites through Great Expectations for real: one ValidationDefinition per table.
+"""Run the suites through Great Expectations for real: ValidationDefinitions on the pandas tables.
 
 GX is imported inside ``validate`` only (about 2.7 s), so commands that do not run the
 data-quality stage never pay for it. The context is ephemeral: nothing is written to disk.
@@ -14,6 +14,7 @@ the record IDs and providers, so the failing records still come from GX, not fro
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -60,9 +61,27 @@ def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray:
     return mask
 
 
-def validate(frames: dict[str, pd.DataFrame], suites: dict[str, dict], parameters: dict,
+def batches(table: str, frame: pd.DataFrame, expectations: list[dict]) -> list[tuple[str, pd.DataFrame, list[dict]]]:
+    """Split one table's expectations into GX runs: one on the whole frame for the unconditioned
+    ones, and one per row-conditioned expectation on a frame of just the columns it reads.
+
+    Why: GX applies a row condition by filtering every column of the frame it is given, which on
+    millions of pyarrow strings cost more than the checks themselves. Column selection keeps the
+    RangeIndex, so the row labels GX returns are still positions in the table.
+    """
+    plain = [e for e in expectations if "row_condition" not in e["kwargs"]]
+    runs = [(table, frame, plain)] if plain else []
+    for expectation in expectations:
+        if "row_condition" in expectation["kwargs"]:
+            named = referenced_columns({"expectations": [expectation]})
+            named |= set(re.findall(r"[A-Za-z_]\w*", expectation["kwargs"]["row_condition"])) & set(frame.columns)
+            runs.append((table, frame[[c for c in frame.columns if c in named]], [expectation]))
+    return runs
+
+
+def validate(runs: list[tuple[str, pd.DataFrame, list[dict]]], parameters: dict,
              timings: dict | None = None) -> list[ExpectationOutcome]:
-    """Validate each frame against its table's suite; return one outcome per expectation.
+    """Run each (table, frame, expectations) through GX; return one outcome per expectation.
 
     ``timings`` (if given) receives ``gx_import`` and ``gx_run``: seconds spent importing GX and
     inside its validation runs, so benchmarks can tell GX's share of the stage.
@@ -70,6 +89,12 @@ def validate(frames: dict[str, pd.DataFrame], suites: dict[str, dict], parameter
     started = time.perf_counter()
     import great_expectations as gx  # lazily: only the data-quality stage pays the import
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    # GX fingerprints every pandas batch under 1 GB by hashing all of its values, only to label
+    # the batch in metadata nobody reads here. On pyarrow-string tables of millions of rows that
+    # hash was 90% of the validation time (benchmarks/RESULTS_dq.md), so it is switched off.
+    pandas_execution_engine.HASH_THRESHOLD = 0
 
     imported = time.perf_counter()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -78,12 +103,11 @@ def validate(frames: dict[str, pd.DataFrame], suites: dict[str, dict], parameter
     asset = context.data_sources.add_pandas("extract").add_dataframe_asset("tables")
     batch = asset.add_batch_definition_whole_dataframe("whole_table")
     outcomes, running = [], 0.0
-    for table, frame in frames.items():
-        expectations = suites[table]["expectations"]
+    for number, (table, frame, expectations) in enumerate(runs):
         tagged = [{**e, "meta": {**e["meta"], "position": i}} for i, e in enumerate(expectations)]
-        suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=tagged))
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=table, data=batch, suite=suite))
+        name = f"{table}-{number}"
+        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=tagged))
+        definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
         run_started = time.perf_counter()
         run = definition.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters,
                              result_format=RESULT_FORMAT)
@@ -100,4 +124,3 @@ def validate(frames: dict[str, pd.DataFrame], suites: dict[str, dict], parameter
         timings["gx_import"] = round(imported - started, 3)
         timings["gx_run"] = round(running, 3)
     return outcomes
-

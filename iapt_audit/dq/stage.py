@@ -92,7 +92,9 @@ def _suite_findings(extract: Extract, period: Period, settings: DQSettings, reco
         frames[table] = gx_frame(table, extract.tables[table], gx_runner.referenced_columns(suites[table]))
     if not suites:
         return
-    outcomes = gx_runner.validate(frames, suites, suite_parameters(period.end), timings)
+    runs = [run for table, suite in suites.items()
+            for run in gx_runner.batches(table, frames[table], suite["expectations"])]
+    outcomes = gx_runner.validate(runs, suite_parameters(period.end), timings)
     by_code: dict[str, list[gx_runner.ExpectationOutcome]] = defaultdict(list)
     for outcome in outcomes:
         by_code[outcome.expectation["meta"]["code"]].append(outcome)

@@ -98,7 +98,10 @@ def _rules_section(result, figures: Figures, *, worklists: bool) -> Section:
     if not result.rules:
         section.status = rules_content.NOT_RUN
         return section
-    section.blocks.append(rules_content.rules_table(result.rules, figures, with_reason=not figures.disclosed))
+    with_reason = not figures.disclosed
+    section.blocks += [rules_content.summary_table(result.rules),
+                       rules_content.rules_table(result.rules, figures, with_reason=with_reason, flagged_only=True),
+                       rules_content.rules_table(result.rules, figures, with_reason=with_reason)]
     if worklists:
         tables = rules_content.worklists(result.rules)
         for table in tables:
@@ -143,9 +146,14 @@ def _distribution_section(result, figures: Figures) -> Section:
 
 def _self_check(result, figures: Figures) -> list[Section]:
     orgs = _orgs(result)
-    kpis = _kpi_section(result, figures, orgs, folded=False)
+    kpis = _kpi_section(result, figures, orgs, folded=True)
     attrition = kpi_content.attrition_table(result.kpis, orgs, figures)
-    kpis.blocks.insert(0, kpi_content.attrition_chart(attrition, "All providers", "attrition-all"))
+    attrition.folded = True
+    headline = [kpi_content.attrition_chart(attrition, "All providers", "attrition-all"),
+                kpi_content.rates_table(result.kpis, ALL_PROVIDERS, figures, id="rates-all")]
+    if len(result.providers) > 1:
+        headline.append(_side_by_side(result, figures))
+    kpis.blocks[:0] = headline
     kpis.blocks.append(attrition)
     return [_dq_section(result, figures, worklists=True, by_provider=len(result.providers) > 1),
             kpis, _distribution_section(result, figures),

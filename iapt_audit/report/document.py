@@ -115,6 +115,81 @@ class Report:
 
     def tables(self) -> list[Table]:
         """Every table, in reading order (sections, then their subsections)."""
+        return self._blocks(Table)
+
+    def sheets(self) -> list[Table]:
+        """The tables that have an Excel sheet, in reading order."""
+        return [t for t in self.tables() if t.sheet]
+
+    def charts(self) -> list[Chart]:
+        return self._blocks(Chart)
+
+    def _blocks(self, kind) -> list:
+        found = []
+
+        def walk(section: Section):
+            found.extend(b for b in section.blocks if isinstance(b, kind))
+            for sub in section.subsections:
+                walk(sub)
+
+        for section in self.sections:
+            walk(section)
+        return found
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "note": self.note,
+                "columns": [{"name": c.name, "kind": c.kind} for c in self.columns], "rows": self.rows}
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, id: str, title: str, kinds: dict[str, str] | None = None,
+                   note: str = "", sheet: str | None = None, folded: bool = False) -> "Table":
+        """A table from a DataFrame: column kinds from ``kinds`` or the dtype; identifiers dropped."""
+        frame = frame.drop(columns=[c for c in PATIENT_IDENTIFIERS if c in frame.columns])
+        kinds = kinds or {}
+        columns = [Column(str(name), kinds.get(name) or _kind_of(frame[name])) for name in frame.columns]
+        values = frame.astype(object).to_numpy().tolist()
+        rows = [[plain(v) for v in row] for row in values]
+        return cls(id=id, title=title, columns=columns, rows=rows, note=note, sheet=sheet, folded=folded)
+
+
+@dataclass
+class Chart:
+    """An inline SVG chart with its caption; ``alt`` describes it for screen readers and print."""
+
+    id: str
+    title: str
+    svg: str
+    alt: str
+    note: str = ""
+
+
+@dataclass
+class Section:
+    """One part of the report. ``status`` is "ran" or the reason the stage behind it did not run."""
+
+    id: str
+    title: str
+    intro: str = ""
+    status: str = "ran"
+    blocks: list = field(default_factory=list)        # Tables and Charts, in reading order
+    subsections: list["Section"] = field(default_factory=list)
+
+    @property
+    def ran(self) -> bool:
+        return self.status == "ran"
+
+
+@dataclass
+class Report:
+    audience: str
+    title: str
+    subtitle: str
+    facts: list[tuple[str, str]]      # (label, value) shown at the top and on the summary sheet
+    sections: list[Section]
+    disclosure: str = ""              # the disclosure-control statement, empty for self-check
+
+    def tables(self) -> list[Table]:
+        """Every table, in reading order (sections, then their subsections)."""
         found = []
 
         def walk(section: Section):

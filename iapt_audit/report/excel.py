@@ -112,6 +112,7 @@ def _table_sheet(ws, table: Table, percent_format: str) -> None:
     for j, column in enumerate(table.columns, start=1):
         safe_text(ws.cell(HEADER_ROW, j), column.name)
         ws.cell(HEADER_ROW, j).font = Font(bold=True)
+        ws.cell(HEADER_ROW, j).alignment = Alignment(wrap_text=True, vertical="top")
     for i, row in enumerate(table.rows, start=HEADER_ROW + 1):
         for j, (value, column) in enumerate(zip(row, table.columns), start=1):
             _put(ws.cell(i, j), value, column.kind, percent_format)
@@ -134,9 +135,11 @@ def _display_name(table_id: str) -> str:
 
 
 def _widths(ws, table: Table) -> None:
+    """Wide enough for the values (first 2,000 rows) and the header's longest word; headers wrap."""
     for j, column in enumerate(table.columns, start=1):
-        lengths = [len(column.name)] + [len(_shown(row[j - 1])) for row in table.rows[:2000]]
-        width = min(max(lengths) + 2, WIDE_TEXT)
+        lengths = [len(_shown(row[j - 1])) for row in table.rows[:2000]] or [0]
+        header = max(min(len(column.name), 16), max(len(word) for word in column.name.split()))
+        width = min(max(max(lengths), header) + 2, WIDE_TEXT)
         ws.column_dimensions[get_column_letter(j)].width = max(width, 9)
         if max(lengths) > WIDE_TEXT:
             for i in range(HEADER_ROW + 1, HEADER_ROW + 1 + len(table.rows)):

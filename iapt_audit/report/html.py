@@ -20,7 +20,7 @@ from iapt_audit.resources import resource_dir
 TEMPLATE = "report.html.j2"
 ROWS_SHOWN = 500  # longer tables are cut in the page; the workbook has every row
 FLAG_WORDS = {"Flagged", "Fail", "Below", "High outlier ▲", "Low outlier ▼", "concern"}
-OK_WORDS = {"Not flagged", "Pass", "Meets", "Within limits"}
+OK_WORDS = {"Not flagged", "Pass", "Meets", "Meets all", "Within limits"}
 
 
 def _environment() -> Environment:
@@ -46,7 +46,9 @@ def format_cell(value, kind: str, disclosed: bool) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.1f}" if value == round(value, 1) else f"{value:.3g}"  # means keep their decimal
     return str(value)
 
 
@@ -54,7 +56,7 @@ def cell_class(value, kind: str) -> str:
     classes = [] if kind == "text" else ["num"]
     if value == "*":
         classes.append("suppressed")
-    elif value in FLAG_WORDS:
+    elif value in FLAG_WORDS or (isinstance(value, str) and value.startswith("Below: ")):
         classes.append("flag")
     elif value in OK_WORDS:
         classes.append("ok")

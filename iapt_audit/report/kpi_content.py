@@ -132,6 +132,25 @@ def measure_figure(kind: str, numerator: int, denominator: int | None, figures: 
     return figures.mean(numerator, denominator)
 
 
+def standards_verdict(row: pd.Series, shown: list) -> str:
+    """"Meets all", or "Below: ..." naming the standards missed.
+
+    Judged on the unrounded rate (49.6 % misses a 50 % standard even if shown as 50 %), and only
+    for rates the audience may see (``shown``: the row's shown values in SIDE_BY_SIDE order).
+    """
+    below, hidden = [], False
+    for (header, name), value in zip(SIDE_BY_SIDE, shown):
+        if name not in STANDARDS:
+            continue
+        if not isinstance(value, float):
+            hidden = True
+        elif row[f"{name}__num"] < STANDARDS[name] / 100 * row[f"{name}__den"]:
+            below.append(header.replace(" (%)", ""))
+    if below:
+        return "Below: " + ", ".join(below)
+    return "Not all shown" if hidden else "Meets all"
+
+
 def side_by_side_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, extra: dict[str, dict] | None = None,
                        *, sheet: str | None = "Providers") -> Table:
     """Providers as rows, headline measures as columns; ``extra`` adds columns {header: {org: value}}."""
@@ -141,6 +160,7 @@ def side_by_side_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, ex
         kind = {"count": "count", "percentage": "percent", "mean": "number"}[by_name[name].kind]
         columns.append(Column(header, kind))
     extra = extra or {}
+    columns.append(Column("National standards"))
     columns += [Column(header, "count") for header in extra]
     rows = []
     for org in orgs:
@@ -151,6 +171,7 @@ def side_by_side_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, ex
             num = int(row[f"{name}__num"])
             den = int(row[f"{name}__den"]) if m.denominator else None
             values.append(measure_figure(m.kind, num, den, figures))
+        values.append(standards_verdict(row, values[1:]))
         values += [column.get(org) for column in extra.values()]
         rows.append(values)
     standards = ", ".join(f"{h.replace(' (%)', '')} {STANDARDS[n]:.0f}%" for h, n in SIDE_BY_SIDE if n in STANDARDS)

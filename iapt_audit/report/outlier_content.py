@@ -44,6 +44,10 @@ def outlier_table(entries: list[dict], figures: Figures, titles: dict[str, str],
                Column("Numerator", "count"), Column("Denominator", "count"),
                Column("Lower 99.8% limit (%)", "percent"), Column("Upper 99.8% limit (%)", "percent"),
                Column("z", "number")]
+    if not any(r[4][2] for r in rows):  # an audit's own providers have codes only: no empty Name column
+        columns.pop(2)
+        for r in rows:
+            r[4].pop(2)
     note = ("Limits are at each provider's own denominator, adjusted for over-dispersion where the data "
             "show it (FunnelPlotR's additive method).")
     if flagged_only:

@@ -20,11 +20,26 @@ def _ordered(rules: list) -> list:
     return sorted(rules, key=lambda r: (RANK.get(r.rule.severity, 3), r.code))
 
 
-def rules_table(rules: list, figures: Figures, *, with_reason: bool, sheet: str | None = "Rules") -> Table:
-    """One row per rule × provider, flagged rows first within each rule."""
+def summary_table(rules: list) -> Table:
+    """One row per rule: what it looks for and which providers it flags."""
+    rows = [[r.code, r.rule.title, r.rule.severity, len(r.flagged), ", ".join(r.flagged) or None,
+             int((r.providers["denominator"] > 0).sum())] for r in _ordered(rules)]
+    columns = [Column("Code"), Column("Rule"), Column("Severity"), Column("Providers flagged", "count"),
+               Column("Flagged"), Column("Providers with cases", "count")]
+    return Table("rules-summary", "Rules at a glance", columns, rows)
+
+
+def rules_table(rules: list, figures: Figures, *, with_reason: bool, flagged_only: bool = False) -> Table:
+    """One row per rule × provider, flagged rows first within each rule.
+
+    The full table is the "Rules" sheet (folded in the web page); ``flagged_only`` gives the
+    flagged rows the page leads with.
+    """
     rows = []
     for result in _ordered(rules):
         table = result.providers.sort_values("flagged", ascending=False, kind="stable")
+        if flagged_only:
+            table = table[table["flagged"]]
         evidence = result.evidence["OrgIDProv"].value_counts()
         for org, row in table.iterrows():  # one row per provider
             num, den = int(row["numerator"]), int(row["denominator"])
@@ -43,7 +58,9 @@ def rules_table(rules: list, figures: Figures, *, with_reason: bool, sheet: str 
         columns += [Column("Reason"), Column("Evidence records", "count")]
     note = ("A provider is flagged when its indicator is at or above the rule's threshold with enough cases "
             "and, where there are enough providers, above its peers' 99.8% funnel limit.")
-    return Table("rules", "Gaming indicators", columns, rows, note=note, sheet=sheet)
+    if flagged_only:
+        return Table("rules-flagged", "Flagged providers", columns, rows, note=note)
+    return Table("rules", "Every rule for every provider", columns, rows, note=note, sheet="Rules", folded=True)
 
 
 def flag_counts(rules: list, orgs: list[str]) -> dict[str, int]:

@@ -21,11 +21,16 @@ from __future__ import annotations
 import numpy as np
 
 from iapt_audit.synth import calibration as cal
-from iapt_audit.synth.draw import uniform_days
+from iapt_audit.synth.draw import extra_count, uniform_days
 from iapt_audit.synth import tools
 from iapt_audit.synth.pathways import SEEN, TREATED, Plan, first_treatment_wait
 
 PATTERNS = ("GM01", "GM02", "GM03", "GM04", "GM05", "GM06", "GM08")
+# GM05: long step-up waits push many touched high-intensity starts past the period end, so a
+# larger share is planted for the visible share to stay within 30-60%; and the provider steps up
+# more of its low-intensity courses, so a rule has enough step-ups to judge it by.
+STEP_UP_SHARE = 0.6
+STEP_UP_CONVERTED = 0.3
 AUTO_MINIMUM_PROVIDERS = 8   # --plant auto: 7 patterns need 8+ providers so clean peers remain
 
 
@@ -108,10 +113,15 @@ def hidden_wait_group_individual(plan, rng, mine):
 
 
 def hidden_wait_low_high(plan, rng, mine):
+    # a provider that steps many people up to high intensity, and makes them wait for it
+    n = len(plan)
+    li_course = mine & (plan.path == TREATED) & (plan.n_li >= 2) & (plan.n_hi == 0) & _plain(plan)
+    stepped = li_course & (rng.random(n) < STEP_UP_CONVERTED)
+    plan.n_hi[stepped] = 2 + extra_count(rng, cal.HI_EXTRA_SESSIONS, n)[stepped]
     within = mine & (plan.path == TREATED) & (plan.n_li > 0) & (plan.n_hi > 0)
     parents = mine & plan.is_parent
-    chosen = _pick(rng, within | parents)
-    long_gap = uniform_days(rng, cal.LONG_GAP, len(plan))
+    chosen = (within | parents) & (rng.random(n) < STEP_UP_SHARE)
+    long_gap = uniform_days(rng, cal.LONG_GAP, n)
     plan.gap_step[chosen & within] = long_gap[chosen & within]
     # across a re-referral: the child's first (high-intensity) session waits long
     children = np.flatnonzero(plan.child & chosen[np.maximum(plan.parent, 0)])

@@ -27,11 +27,6 @@ class Providers:
     response_shift: np.ndarray       # provider effect on improvement (calibration.RESPONSE)
     therapists: np.ndarray           # therapists per provider, for CarePersLocalId
 
-    @property
-    def first_referral(self) -> np.ndarray:
-        """Global index of each provider's first referral (referrals are in provider order)."""
-        return np.concatenate([[0], np.cumsum(self.referrals)[:-1]])
-
     def of_referrals(self, global_index: np.ndarray) -> np.ndarray:
         """Provider position of each global referral index."""
         return np.searchsorted(np.cumsum(self.referrals), global_index, side="right")

@@ -1,4 +1,4 @@
-"""Hand-built extracts whose KPIs are worked out by hand, audited once per test module.
+"""Hand-built extracts whose KPIs are worked out by hand, audited once per test session.
 
 ``COHORT``: provider RX1 is the hand-worked cohort of tests/test_kpis.py (6 referrals: recovery
 1 of 2 at caseness = 50 %, 6 and 18 weeks 2 of 3 finished); providers P01..P09 each have
@@ -54,13 +54,13 @@ def cohort_tables() -> dict:
     return merge(rx1_cohort(), *[peer(org, i + 3, 5) for i, org in enumerate(PEERS, start=1)])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cohort_result(tmp_path_factory):
     folder = write_extract(tmp_path_factory.mktemp("cohort") / "extract", cohort_tables())
     return run_audit(folder, period=YEAR)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cohort_reports(cohort_result, tmp_path_factory):
     from iapt_audit.report.writer import write_reports
 

@@ -105,3 +105,15 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     assert [c.quotePrefix for c in cells] == [True, True, True, True, False]
     fact = next(c for row in book["Summary"].iter_rows() for c in row if c.value == "=1+2")
     assert fact.data_type == "s" and fact.quotePrefix
+
+
+def test_distribution_sheets_hold_the_hand_worked_scores_and_waits(books):
+    _, scores = rows_by_key(books["self-check"]["Score distribution"], "Questionnaire", "Last score")
+    # last PHQ-9 of finished courses: REC 4, LOW 4, NOTREC 14; peers' 72 recovered 5, 45 not recovered 14
+    assert {s: scores[("PHQ-9", s)]["Referrals"].value for s in (4, 5, 9, 14)} == {4: 2, 5: 72, 9: 0, 14: 46}
+    _, waits = rows_by_key(books["self-check"]["Wait distribution"], "Wait", "From day")
+    first = {d: waits[("Referral to first treatment", d)]["Referrals"].value for d in (7, 42, 126)}
+    assert first == {7: 118, 42: 1, 126: 1}   # peers and LOW at 9-11 days, REC 42, NOTREC 130
+    second = {d: waits[("First to second treatment", d)]["Referrals"].value for d in (7, 14, 91)}
+    assert second == {7: 2, 14: 117, 91: 1}   # REC and LOW 7 days, peers 14, NOTREC 95
+    assert len(books["self-check"]["Score distribution"]._charts) == 1

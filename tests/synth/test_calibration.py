@@ -76,11 +76,6 @@ def _others(rates, clean, measure):
     return rates.loc[clean, measure]
 
 
-def _entered_share(ref, org, condition):
-    mine = ref[(ref["OrgIDProv"] == org) & ref["entered"]]
-    return condition(mine).mean()
-
-
 def _by_provider(ref, condition, clean):
     entered = ref[ref["entered"]]
     share = condition(entered).groupby(entered["OrgIDProv"]).mean()
