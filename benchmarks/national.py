@@ -1,33 +1,125 @@
-"""Time every stage of an audit on a synthetic extract of a given size.
+"""Time every stage of a full audit, reports included, on a synthetic extract of a given size.
 
-    .venv/bin/python benchmarks/national.py --referrals 1800000
+    .venv/bin/python benchmarks/national.py --referrals 1800000 --keep /tmp/national
+    .venv/bin/python benchmarks/national.py --referrals 180000 --json /tmp/180k.json
 
-Writes a Parquet extract (timed: the synth stage), then runs the audit with its stage timer and
-prints, per stage, wall time, rows per second and the process's peak resident memory so far, and
-the time pyarrow alone takes to read the same files (the physical floor). Results are recorded by
-hand in benchmarks/RESULTS.md with the machine's description.
+Writes a Parquet extract with ``iapt_audit.synth`` (timed: the synth stage; reused when ``--keep``
+already holds one), times how long pyarrow alone takes to read the same files (the physical
+floor), then runs what ``iapt-audit audit`` runs: ``run_audit`` (read, pathways, data quality,
+KPIs, rules, outliers), findings.json and all three audiences' reports in every format. It prints,
+per stage, wall time, rows per second and the process's peak resident memory at the stage's end,
+and the ratios the performance issue sets targets for (audit over pyarrow read; Great
+Expectations over the same checks in plain pandas, measured after the audit with
+``benchmarks/dq.py``'s baseline so that its memory does not count in the audit's peak).
+
+Run one size per process, so peaks do not mix; the scaling ratio between two sizes is read off
+two runs' JSON. Results are recorded by hand in benchmarks/RESULTS.md with the machine's description.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import platform
 import resource
 import shutil
+import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from iapt_audit.audit import run_audit
 from iapt_audit.progress import StageTimer
+from iapt_audit.report.findings import write_findings
+from iapt_audit.report.writer import write_reports
 from iapt_audit.synth import generate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dq import pandas_failures  # noqa: E402  (benchmarks/dq.py: the plain-pandas baseline)
+
+GX_STAGE = "data quality: great expectations"
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2)
+
+
+class MeasuringTimer(StageTimer):
+    """The audit's own stage timer, also noting each stage's CPU seconds (all threads; less
+    disturbed than wall time by other processes on a shared machine) and the peak resident
+    memory at its end."""
+
+    @contextmanager
+    def stage(self, name: str, rows: int | None = None):
+        cpu = time.process_time()
+        with super().stage(name, rows) as record:
+            yield record
+        self.stages[name]["cpu_seconds"] = round(time.process_time() - cpu, 3)
+        self.stages[name]["peak_rss_gb"] = peak_rss_gb()
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+    return (f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def extract_folder(args) -> tuple[Path, float | None]:
+    """The extract to audit: reused from --keep when it is there, else generated (and timed)."""
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="iapt-bench-"))
+    if (folder / "IDS101Referral.parquet").is_file():
+        return folder, None
+    started = time.perf_counter()
+    generate(folder, providers=args.providers, referrals=args.referrals, seed=args.seed, fmt="parquet")
+    return folder, round(time.perf_counter() - started, 2)
+
+
+def pyarrow_floor(folder: Path) -> float:
+    """Seconds pyarrow takes to read every table file of the extract into memory."""
+    started = time.perf_counter()
+    for path in sorted(folder.glob("IDS*.parquet")):
+        pq.read_table(path)
+    return round(time.perf_counter() - started, 2)
+
+
+def audit_stages(folder: Path, out: Path, timer: MeasuringTimer) -> float:
+    """What ``iapt-audit audit`` does, each part a timed stage; returns the total wall time."""
+    started = time.perf_counter()
+    result = run_audit(folder, timer=timer)
+    with timer.stage("findings.json"):
+        write_findings(result, out)
+    with timer.stage("reports (3 audiences x xlsx, html)"):
+        write_reports(result, out)
+    return round(time.perf_counter() - started, 2)
+
+
+def gx_against_pandas(folder: Path, gx_seconds: float) -> dict:
+    """The same suites evaluated in plain pandas on the same extract, against the GX stage's time."""
+    from iapt_audit.dq.gx_frames import gx_frame
+    from iapt_audit.dq.gx_runner import referenced_columns
+    from iapt_audit.dq.suites import load_suites, suite_parameters
+    from iapt_audit.io.extract import read_extract
+    from iapt_audit.period import resolve_period
+
+    extract = read_extract(folder, identifiers=True)
+    parameters = suite_parameters(resolve_period(None, extract).end)
+    suites = {t: s for t, s in load_suites().items() if t in extract.tables}
+    started = time.perf_counter()
+    for table, suite in suites.items():
+        frame = gx_frame(table, extract.tables[table], referenced_columns(suite))
+        for expectation in suite["expectations"]:
+            pandas_failures(frame, expectation, parameters)
+    pandas_seconds = round(time.perf_counter() - started, 2)
+    return {"gx_stage_seconds": gx_seconds, "pandas_seconds": pandas_seconds,
+            "gx_over_pandas": round(gx_seconds / max(pandas_seconds, 1e-9), 2)}
 
 
 def main() -> None:
@@ -35,40 +127,42 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=180_000)
     parser.add_argument("--providers", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", type=Path, default=None, help="write the extract here and keep it")
+    parser.add_argument("--keep", type=Path, default=None, help="write (or reuse) the extract here and keep it")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--no-gx-comparison", action="store_true", help="skip the plain-pandas DQ baseline")
     args = parser.parse_args()
 
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="iapt-bench-"))
-    figures = {"referrals": args.referrals, "machine": f"{platform.machine()}, {platform.python_version()}"}
-    started = time.perf_counter()
-    summary = generate(folder, providers=args.providers, referrals=args.referrals, seed=args.seed, fmt="parquet")
-    figures["synth_seconds"] = round(time.perf_counter() - started, 2)
-    figures["rows"] = summary.get("rows", {})
-
-    started = time.perf_counter()
-    for path in folder.glob("*.parquet"):
-        pq.read_table(path)
-    figures["pyarrow_read_seconds"] = round(time.perf_counter() - started, 2)
-
-    timer = StageTimer(show=True)
-    started = time.perf_counter()
-    run_audit(folder, timer=timer)
-    figures["audit_seconds"] = round(time.perf_counter() - started, 2)
+    folder, synth_seconds = extract_folder(args)
+    out = Path(tempfile.mkdtemp(prefix="iapt-bench-out-"))
+    figures = {"referrals": args.referrals, "providers": args.providers, "machine": machine(),
+               "synth_seconds": synth_seconds, "pyarrow_read_seconds": pyarrow_floor(folder)}
+    gc.collect()
+    timer = MeasuringTimer(show=sys.stderr.isatty())
+    figures["audit_seconds"] = audit_stages(folder, out, timer)
+    figures["peak_rss_gb"] = peak_rss_gb()
     figures["stages"] = timer.stages
-    figures["peak_rss_gb"] = round(peak_rss_gb(), 2)
+    figures["rows"] = timer.stages["read"]["rows"]
     figures["audit_over_read"] = round(figures["audit_seconds"] / max(figures["pyarrow_read_seconds"], 1e-9), 1)
+    if not args.no_gx_comparison:
+        figures["dq_gx_vs_pandas"] = gx_against_pandas(folder, timer.stages[GX_STAGE]["seconds"])
 
-    print(f"referrals {args.referrals:,}: synth {figures['synth_seconds']} s, pyarrow read "
-          f"{figures['pyarrow_read_seconds']} s, audit {figures['audit_seconds']} s "
-          f"({figures['audit_over_read']}x read), peak RSS {figures['peak_rss_gb']} GB")
+    print(f"referrals {args.referrals:,} ({figures['rows']:,} rows in all tables): audit {figures['audit_seconds']} s, "
+          f"pyarrow read {figures['pyarrow_read_seconds']} s ({figures['audit_over_read']}x), "
+          f"peak RSS {figures['peak_rss_gb']} GB, synth {synth_seconds if synth_seconds is not None else 'reused'}")
+    print(f"  {'stage':<38} {'seconds':>8} {'cpu s':>8} {'rows/s':>12} {'peak RSS GB':>12}")
     for name, stage in timer.stages.items():
-        rate = f"{stage['rows_per_second']:,} rows/s" if "rows_per_second" in stage else ""
-        print(f"  {name:<14} {stage['seconds']:>8.2f} s  {rate}")
+        rate = f"{stage['rows_per_second']:,}" if "rows_per_second" in stage else ""
+        print(f"  {name:<38} {stage['seconds']:>8.2f} {stage['cpu_seconds']:>8.2f} {rate:>12} "
+              f"{stage['peak_rss_gb']:>12.2f}")
+    if "dq_gx_vs_pandas" in figures:
+        comparison = figures["dq_gx_vs_pandas"]
+        print(f"  GX stage {comparison['gx_stage_seconds']} s vs the same checks in pandas "
+              f"{comparison['pandas_seconds']} s: {comparison['gx_over_pandas']}x")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    shutil.rmtree(out, ignore_errors=True)
     if args.keep is None:
-        shutil.rmtree(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ CompletedTreatment_Flag (two or more attended treatment contacts) with ServDisch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from iapt_audit.dq.findings import Check
 from iapt_audit.dq.gx_frames import attended
@@ -28,7 +30,10 @@ from iapt_audit.pathway import Pathways, derive_pathways
 from iapt_audit.period import Period
 
 NO_ACTIVITY_DAYS = 120  # [MM20] M022: open referrals with no activity for more than 120 days
-REFERRAL_KEY = ["OrgIDProv", "ServiceRequestId"]
+REFERRAL_KEY = ("OrgIDProv", "ServiceRequestId")
+CONTACT_KEY = ("OrgIDProv", "CareContactId")
+WITHHELD = "(withheld: patient identifier)"
+KEY_SEPARATOR = "\x1f"  # cannot occur in an identifier read from CSV, Parquet or Excel
 
 
 @dataclass
@@ -38,10 +43,20 @@ class Inputs:
     extract: Extract
     period: Period
     given_pathways: Pathways | None = None
+    joins: dict = field(default_factory=dict, repr=False)  # (child, parent) -> parent_position
 
     @cached_property
     def pathways(self) -> Pathways:
         return self.given_pathways or derive_pathways(self.extract)
+
+    def parent_position(self, child: str, parent: str, key: tuple[str, ...]) -> np.ndarray:
+        """Position in ``parent`` of each ``child`` row's key (first match), -1 where none; cached,
+        since several checks join the same pair of tables."""
+        if (child, parent) not in self.joins:
+            tables = self.extract.tables
+            found = pc.index_in(_joined_key(tables[child], key), value_set=_joined_key(tables[parent], key))
+            self.joins[(child, parent)] = found.fill_null(-1).to_numpy().astype(np.int64)
+        return self.joins[(child, parent)]
 
 
 @dataclass
@@ -51,6 +66,7 @@ class Verdict:
     failing: np.ndarray      # sorted positions in frame that fail
     value_column: str | None = None
     totals: pd.Series | None = None  # denominator per provider, when it is not the frame's rows
+    aligned: bool = True             # frame's rows are the check's extract table's rows, in order
 
 
 def _check(code, title, severity, table, column, fix, denominator) -> Check:
@@ -58,12 +74,12 @@ def _check(code, title, severity, table, column, fix, denominator) -> Check:
                  denominator=denominator, engine="cross_table")
 
 
-def _lookup(rows: pd.DataFrame, target: pd.DataFrame, key: list[str]) -> np.ndarray:
-    """Position in ``target`` of each row's key (first occurrence), -1 where none matches."""
-    first = target[key].drop_duplicates()
-    index = pd.MultiIndex.from_frame(first)
-    found = index.get_indexer(pd.MultiIndex.from_frame(rows[key]))
-    return np.where(found >= 0, first.index.to_numpy()[found], -1) if len(first) else np.full(len(rows), -1)
+def _joined_key(frame: pd.DataFrame, key: tuple[str, ...]) -> pa.Array:
+    """The key columns joined into one Arrow string per row (null if any part is missing): Arrow
+    hashes one string column far faster than pandas matches a MultiIndex of strings."""
+    parts = [pa.array(frame[column].astype("string[pyarrow]"), type=pa.large_string()) for column in key]
+    separator = pa.scalar(KEY_SEPARATOR, type=pa.large_string())
+    return pc.binary_join_element_wise(*parts, separator) if len(parts) > 1 else parts[0]
 
 
 def _positions(mask) -> np.ndarray:
@@ -74,15 +90,18 @@ def _table(inputs: Inputs, name: str) -> pd.DataFrame:
     return inputs.extract.tables[name].reset_index(drop=True)
 
 
-def _referral_dates(inputs: Inputs, rows: pd.DataFrame):
-    """Received and discharge dates of each row's referral, and whether it has one."""
+def _referral_dates(inputs: Inputs, child: str):
+    """Received and discharge dates of each ``child`` row's referral, and whether it has one."""
     referrals = _table(inputs, "IDS101Referral")
-    found = _lookup(rows, referrals, REFERRAL_KEY)
+    found = inputs.parent_position(child, "IDS101Referral", REFERRAL_KEY)
     matched = found >= 0
+    if not len(referrals):
+        nat = np.full(len(found), np.datetime64("NaT"), dtype="datetime64[ns]")
+        return matched, nat, nat
     safe = np.where(matched, found, 0)
     received = referrals["ReferralRequestReceivedDate"].to_numpy()[safe]
     discharged = (referrals["ServDischDate"].to_numpy()[safe] if "ServDischDate" in referrals
-                  else np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]"))
+                  else np.full(len(found), np.datetime64("NaT"), dtype="datetime64[ns]"))
     received = np.where(matched, received, np.datetime64("NaT"))
     discharged = np.where(matched, discharged, np.datetime64("NaT"))
     return matched, received, discharged
@@ -90,7 +109,7 @@ def _referral_dates(inputs: Inputs, rows: pd.DataFrame):
 
 def contact_before_referral(inputs: Inputs) -> Verdict:
     contacts = _table(inputs, "IDS201CareContact")
-    _, received, _ = _referral_dates(inputs, contacts)
+    _, received, _ = _referral_dates(inputs, "IDS201CareContact")
     date = contacts["CareContDate"].to_numpy()
     applies = ~np.isnat(received) & ~np.isnat(date)
     return Verdict(contacts, applies, _positions(applies & (date < received)), "CareContDate")
@@ -98,17 +117,17 @@ def contact_before_referral(inputs: Inputs) -> Verdict:
 
 def contact_after_discharge(inputs: Inputs) -> Verdict:
     contacts = _table(inputs, "IDS201CareContact")
-    _, _, discharged = _referral_dates(inputs, contacts)
+    _, _, discharged = _referral_dates(inputs, "IDS201CareContact")
     date = contacts["CareContDate"].to_numpy()
     not_follow_up = (contacts["AppType"] != codes.FOLLOW_UP).fillna(True).to_numpy(dtype=bool)
     applies = ~np.isnat(discharged) & ~np.isnat(date) & not_follow_up
     return Verdict(contacts, applies, _positions(applies & (date > discharged)), "CareContDate")
 
 
-def _orphans(inputs: Inputs, child: str, parent: str, key: list[str]) -> Verdict:
+def _orphans(inputs: Inputs, child: str, parent: str, key: tuple[str, ...]) -> Verdict:
     rows = _table(inputs, child)
-    applies = rows[key].notna().all(axis=1).to_numpy()
-    found = _lookup(rows, _table(inputs, parent), key)
+    applies = rows[list(key)].notna().all(axis=1).to_numpy()
+    found = inputs.parent_position(child, parent, key)
     return Verdict(rows, applies, _positions(applies & (found < 0)), key[-1])
 
 
@@ -117,11 +136,11 @@ def orphan_contact(inputs: Inputs) -> Verdict:
 
 
 def orphan_activity(inputs: Inputs) -> Verdict:
-    return _orphans(inputs, "IDS202CareActivity", "IDS201CareContact", ["OrgIDProv", "CareContactId"])
+    return _orphans(inputs, "IDS202CareActivity", "IDS201CareContact", CONTACT_KEY)
 
 
 def orphan_activity_score(inputs: Inputs) -> Verdict:
-    return _orphans(inputs, "IDS607CodedScoreAssessmentAct", "IDS202CareActivity", ["OrgIDProv", "CareActId"])
+    return _orphans(inputs, "IDS607CodedScoreAssessmentAct", "IDS202CareActivity", ("OrgIDProv", "CareActId"))
 
 
 def orphan_referral_score(inputs: Inputs) -> Verdict:
@@ -144,19 +163,19 @@ def duplicate_referral(inputs: Inputs) -> Verdict:
 def treatment_without_therapy(inputs: Inputs) -> Verdict:
     """Attended treatment contacts (AppType 02/03/05) with no care activity naming a therapy."""
     contacts = _table(inputs, "IDS201CareContact")
-    activities = _table(inputs, "IDS202CareActivity")
-    if "CodeProcAndProcStatus" in activities:
-        activities = activities[activities["CodeProcAndProcStatus"].notna()]
-    else:
-        activities = activities.iloc[0:0]
+    activities = inputs.extract.tables["IDS202CareActivity"]
+    contact_of = inputs.parent_position("IDS202CareActivity", "IDS201CareContact", CONTACT_KEY)
+    named = (activities["CodeProcAndProcStatus"].notna().to_numpy() if "CodeProcAndProcStatus" in activities
+             else np.zeros(len(activities), dtype=bool))
+    has_therapy = np.zeros(len(contacts), dtype=bool)
+    has_therapy[contact_of[named & (contact_of >= 0)]] = True
     applies = (attended(contacts) & contacts["AppType"].isin(codes.TREATMENT_APP_TYPES)).to_numpy(dtype=bool)
-    has_therapy = _lookup(contacts, activities.reset_index(drop=True), ["OrgIDProv", "CareContactId"]) >= 0
     return Verdict(contacts, applies, _positions(applies & ~has_therapy), "AppType")
 
 
 def referral_score_outside_window(inputs: Inputs) -> Verdict:
     scores = _table(inputs, "IDS606CodedScoreAssessmentRefer")
-    _, received, discharged = _referral_dates(inputs, scores)
+    _, received, discharged = _referral_dates(inputs, "IDS606CodedScoreAssessmentRefer")
     date = scores["AssToolCompDate"].to_numpy()
     applies = ~np.isnat(received) & ~np.isnat(date)
     outside = (date < received) | (~np.isnat(discharged) & (date > discharged))
@@ -171,10 +190,10 @@ def open_without_activity(inputs: Inputs) -> Verdict:
     discharged = referrals["ServDischDate"] if "ServDischDate" in referrals else pd.Series(pd.NaT, index=referrals.index)
     applies = ((received <= end) & (discharged.isna() | (discharged > end))).to_numpy(dtype=bool)
     contacts = _table(inputs, "IDS201CareContact")
-    seen = contacts[attended(contacts).to_numpy() & (contacts["CareContDate"] <= end).to_numpy()]
-    last_seen = seen.groupby(REFERRAL_KEY, observed=True)["CareContDate"].max()
-    key = pd.MultiIndex.from_frame(referrals[REFERRAL_KEY])
-    last = pd.Series(last_seen.reindex(key).to_numpy(), index=referrals.index).fillna(received)
+    referral_of = inputs.parent_position("IDS201CareContact", "IDS101Referral", REFERRAL_KEY)
+    seen = attended(contacts).to_numpy() & (contacts["CareContDate"] <= end).to_numpy() & (referral_of >= 0)
+    last_seen = contacts["CareContDate"][seen].groupby(referral_of[seen]).max()
+    last = pd.Series(last_seen.reindex(range(len(referrals))).to_numpy(), index=referrals.index).fillna(received)
     idle = ((end - last).dt.days > NO_ACTIVITY_DAYS).to_numpy(dtype=bool)
     frame = referrals.assign(LastActivityDate=last.dt.strftime("%Y-%m-%d"))
     return Verdict(frame, applies, _positions(applies & idle), "LastActivityDate")
@@ -190,7 +209,7 @@ def finished_without_paired_phq9(inputs: Inputs) -> Verdict:
     referrals, finished = _finished(inputs)
     unpaired = referrals["PHQ9_LastScore"].isna().to_numpy()
     frame = referrals.assign(PHQ9_Count=referrals["PHQ9_Count"].astype("string"))
-    return Verdict(frame, finished, _positions(finished & unpaired), "PHQ9_Count")
+    return Verdict(frame, finished, _positions(finished & unpaired), "PHQ9_Count", aligned=False)
 
 
 def finished_without_appropriate_adsm(inputs: Inputs) -> Verdict:
@@ -204,27 +223,31 @@ def finished_without_appropriate_adsm(inputs: Inputs) -> Verdict:
     specific = (referrals["DescriptorADSM"] != codes.DEFAULT_ADSM) | descriptor.str.startswith("F411").fillna(False)
     applies = finished & specific.to_numpy(dtype=bool)
     appropriate = (referrals["ADSM"] == referrals["DescriptorADSM"]).fillna(False).to_numpy(dtype=bool)
-    return Verdict(referrals, applies, _positions(applies & ~appropriate), "DescriptorADSM")
+    return Verdict(referrals, applies, _positions(applies & ~appropriate), "DescriptorADSM", aligned=False)
 
 
 def unparsed_values(inputs: Inputs) -> Verdict:
     """Dates and numbers the reader could not parse ([DQM] "not specified format" = invalid)."""
     frame = unparsed_frame(inputs.extract)
     return Verdict(frame, np.ones(len(frame), dtype=bool), np.arange(len(frame)), "value",
-                   totals=typed_value_totals(inputs.extract, frame))
+                   totals=typed_value_totals(inputs.extract, frame), aligned=False)
 
 
 def unparsed_frame(extract: Extract) -> pd.DataFrame:
-    """One row per unparsed value, with its provider and record ID in place of its file row."""
+    """One row per unparsed value, with its provider and record ID in place of its file row.
+
+    A birth date that did not parse is still a birth date: its value is withheld."""
     unparsed = extract.unparsed
     parts = []
     for name, rows in unparsed.groupby("table", observed=True):
         table = extract.tables[name]
         position = rows["row"].to_numpy(dtype=np.int64) - extract.first_row[name]
+        identifier = rows["column"].isin(TABLES[name].identifier_columns).to_numpy()
         parts.append(pd.DataFrame({
             "OrgIDProv": table["OrgIDProv"].iloc[position].to_numpy(),
             "record_id": table[RECORD_ID[name]].iloc[position].to_numpy(),
-            "table": name, "column": rows["column"].to_numpy(), "value": rows["value"].to_numpy()}))
+            "table": name, "column": rows["column"].to_numpy(),
+            "value": np.where(identifier, WITHHELD, rows["value"].astype(str).to_numpy())}))
     return (pd.concat(parts, ignore_index=True) if parts else
             pd.DataFrame(columns=["OrgIDProv", "record_id", "table", "column", "value"]))
 

@@ -101,26 +101,39 @@ class DataQualityResult:
         return any(not f.passed and f.check.severity == "error" for f in self.checks)
 
 
-def provider_totals(frame: pd.DataFrame, applies: np.ndarray) -> pd.Series:
-    """Records a check applies to, per provider (the denominator, split)."""
-    return frame["OrgIDProv"].astype("string")[applies].value_counts()
+@dataclass(frozen=True)
+class Providers:
+    """Each row's provider as an integer code, factorised once per table: counting records per
+    provider is then a bincount, not a string group-by, for every one of some 65 checks."""
+
+    codes: np.ndarray
+    labels: pd.Index
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "Providers":
+        codes, labels = pd.factorize(frame["OrgIDProv"].astype("string").fillna("(blank)"))
+        return cls(codes.astype(np.int64), pd.Index([str(label) for label in labels]))
+
+    def count(self, rows: np.ndarray) -> pd.Series:
+        """Records per provider among ``rows`` (a boolean mask or row positions)."""
+        picked = self.codes[rows]
+        return pd.Series(np.bincount(picked, minlength=len(self.labels)), index=self.labels)
 
 
-def evaluate(check: Check, frame: pd.DataFrame, totals: pd.Series, failing: np.ndarray, *,
+def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd.Series, failing: np.ndarray, *,
              tolerance: Tolerance, record_cap: int, value_column: str | None = None) -> tuple[Finding, pd.DataFrame]:
     """Turn a check's failing row positions in ``frame`` into a Finding and its worklist rows.
 
-    ``totals`` is the denominator per provider (``provider_totals``); ``failing`` the sorted row
+    ``totals`` is the denominator per provider (``providers.count(applies)``); ``failing`` the sorted row
     positions that failed. Per-provider counts are exact; the record list and the worklist keep
     the first ``record_cap`` failing rows in file order, their IDs then sorted. A check spanning
     tables (its table is not in ``RECORD_ID``) reads ``record_id``, ``table`` and ``column`` from
     the frame's own columns of those names.
     """
     failing = np.asarray(failing, dtype=np.int64)
-    providers = frame["OrgIDProv"].astype("string")
-    fails = providers.iloc[failing].value_counts()
+    fails = providers.count(failing)
     by_provider = {str(org): {"failing": int(fails.get(org, 0)), "total": int(totals[org])}
-                   for org in sorted(totals.index)}
+                   for org in sorted(totals.index) if totals[org] or fails.get(org, 0)}
     kept = failing[:record_cap]
     spanning = check.table not in RECORD_ID
     ids = frame["record_id" if spanning else RECORD_ID[check.table]].iloc[kept].astype("string").fillna("(blank)")
@@ -135,6 +148,7 @@ def evaluate(check: Check, frame: pd.DataFrame, totals: pd.Series, failing: np.n
         "code": check.code, "severity": check.severity,
         "table": frame["table"].iloc[kept].to_numpy() if spanning else check.table,
         "column": frame["column"].iloc[kept].to_numpy() if spanning else check.column,
-        "OrgIDProv": providers.iloc[kept].to_numpy(), "record_id": ids.to_numpy(), "value": values.to_numpy(),
+        "OrgIDProv": providers.labels.to_numpy()[providers.codes[kept]], "record_id": ids.to_numpy(),
+        "value": values.to_numpy(),
         "fix": check.fix}, index=range(len(kept)), columns=WORKLIST_COLUMNS)
     return finding, worklist

@@ -17,6 +17,7 @@ Every frame has a RangeIndex, so the row labels GX returns are row positions.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from iapt_audit.dq.nhs_number import nhs_number_valid
@@ -57,7 +58,9 @@ def _with_nhs_number_check(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_scale_range(frame: pd.DataFrame) -> pd.DataFrame:
-    tool = frame["CodedAssToolType"].map(codes.TOOLS)
-    low = {name: scale.low for name, scale in SCALES.items()}
-    high = {name: scale.high for name, scale in SCALES.items()}
-    return frame.assign(ScaleLow=tool.map(low).astype("float64"), ScaleHigh=tool.map(high).astype("float64"))
+    """Look the range up once per distinct questionnaire code, then spread it by position."""
+    position, distinct = pd.factorize(frame["CodedAssToolType"])
+    scales = [SCALES.get(codes.TOOLS.get(str(code))) for code in distinct]
+    low = np.array([s.low if s else np.nan for s in scales] + [np.nan])
+    high = np.array([s.high if s else np.nan for s in scales] + [np.nan])
+    return frame.assign(ScaleLow=low[position], ScaleHigh=high[position])  # position -1 (missing) -> NaN

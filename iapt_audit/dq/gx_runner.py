@@ -1,7 +1,7 @@
 """Run the suites through Great Expectations for real: ValidationDefinitions on the pandas tables.
 
 GX is imported inside ``validate`` only (about 2.7 s), so commands that do not run the
-data-quality stage never pay for it. The context is ephemeral: nothing is written to disk.
+data-quality stage never pay for it. The context is ephemeral: no project folder, nothing left on disk.
 
 Result format: ``COMPLETE`` with the unexpected values and the index query switched off and no
 ``unexpected_index_column_names``. GX then returns, per expectation, the list of failing row
@@ -36,12 +36,18 @@ class ExpectationOutcome:
 
 
 def referenced_columns(suite: dict) -> set[str]:
-    """Every column a suite's expectations name."""
+    """Every column a suite's expectations read, their row conditions' included.
+
+    A row condition names one column, first (``ServDischDate.notna()``, ``FindSchemeInUse == "01"``):
+    the suites keep to that so the column can be found without parsing pandas expressions.
+    """
     names = set()
     for expectation in suite["expectations"]:
         kwargs = expectation["kwargs"]
         names.update(kwargs.get("column_list", []))
         names.update(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
+        if "row_condition" in kwargs:
+            names.add(re.match(r"\s*([A-Za-z_]\w*)", kwargs["row_condition"]).group(1))
     return names
 
 
@@ -74,7 +80,6 @@ def batches(table: str, frame: pd.DataFrame, expectations: list[dict]) -> list[t
     for expectation in expectations:
         if "row_condition" in expectation["kwargs"]:
             named = referenced_columns({"expectations": [expectation]})
-            named |= set(re.findall(r"[A-Za-z_]\w*", expectation["kwargs"]["row_condition"])) & set(frame.columns)
             runs.append((table, frame[[c for c in frame.columns if c in named]], [expectation]))
     return runs
 
@@ -92,8 +97,8 @@ def validate(runs: list[tuple[str, pd.DataFrame, list[dict]]], parameters: dict,
     from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every pandas batch under 1 GB by hashing all of its values, only to label
-    # the batch in metadata nobody reads here. On pyarrow-string tables of millions of rows that
-    # hash was 90% of the validation time (benchmarks/RESULTS_dq.md), so it is switched off.
+    # the batch in metadata nobody reads here. On 4.3M pyarrow-string contacts that hash took
+    # 8 of 9 s of a run (benchmarks/RESULTS_dq.md), so it is switched off.
     pandas_execution_engine.HASH_THRESHOLD = 0
 
     imported = time.perf_counter()

@@ -140,7 +140,8 @@ def _read_parquet(source: Path, wanted: list[str], spec: TableSpec) -> TableFile
         raise InputError(message, file=source, fix="re-export the table as Parquet (or CSV)") from None
     rename = dict(zip(schema.names, header))
     table = table.rename_columns([rename[c] for c in table.column_names])
-    frame = _strings_except_typed(table, spec).to_pandas()
+    # dates as datetime64, not one Python date object per value (20 s of 35 s at national scale)
+    frame = _strings_except_typed(table, spec).to_pandas(date_as_object=False)
     return TableFile(frame, first_row=1, encoding=None, case_mapped=case_mapped)
 
 
@@ -166,7 +167,7 @@ def _strings_except_typed(table: pa.Table, spec: TableSpec) -> pa.Table:
         if not (typed_date or typed_number):
             if pa.types.is_floating(f.type) and _all_whole(column):
                 column = column.cast(pa.int64())
-            column = column.cast(pa.string())
+            column = column.cast(pa.large_string())  # pandas' own string storage: no second cast
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 

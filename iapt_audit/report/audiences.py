@@ -128,13 +128,6 @@ def _outlier_section(result, figures: Figures) -> Section:
     return section
 
 
-def _kpi_section(result, figures: Figures, orgs: list[str], *, folded: bool) -> Section:
-    table = kpi_content.kpi_table(result.kpis, orgs, figures)
-    table.folded = folded
-    return Section("kpis", "Key performance indicators",
-                   intro="NHS Digital's measures for the period, with numerator and denominator.", blocks=[table])
-
-
 def _distribution_section(result, figures: Figures) -> Section:
     return Section("distributions", "Scores and waits",
                    intro="Final scores around the caseness cut-offs and the waits behind the 6- and 18-week "
@@ -146,15 +139,16 @@ def _distribution_section(result, figures: Figures) -> Section:
 
 def _self_check(result, figures: Figures) -> list[Section]:
     orgs = _orgs(result)
-    kpis = _kpi_section(result, figures, orgs, folded=True)
+    every_kpi = kpi_content.kpi_table(result.kpis, orgs, figures)
     attrition = kpi_content.attrition_table(result.kpis, orgs, figures)
-    attrition.folded = True
-    headline = [kpi_content.attrition_chart(attrition, "All providers", "attrition-all"),
-                kpi_content.rates_table(result.kpis, ALL_PROVIDERS, figures, id="rates-all")]
+    every_kpi.folded = attrition.folded = True
+    blocks = [kpi_content.attrition_chart(attrition, "All providers", "attrition-all"),
+              kpi_content.rates_table(result.kpis, ALL_PROVIDERS, figures, id="rates-all")]
     if len(result.providers) > 1:
-        headline.append(_side_by_side(result, figures))
-    kpis.blocks[:0] = headline
-    kpis.blocks.append(attrition)
+        blocks.append(_side_by_side(result, figures))
+    kpis = Section("kpis", "Key performance indicators",
+                   intro="NHS Digital's measures for the period, with numerator and denominator.",
+                   blocks=[*blocks, every_kpi, attrition])
     return [_dq_section(result, figures, worklists=True, by_provider=len(result.providers) > 1),
             kpis, _distribution_section(result, figures),
             _rules_section(result, figures, worklists=True), _outlier_section(result, figures)]
@@ -188,7 +182,6 @@ def _commissioner(result, figures: Figures) -> list[Section]:
         profile = Section(slug, f"Provider {org}")
         profile.blocks.append(kpi_content.rates_table(result.kpis, org, figures, id=f"{slug}-rates"))
         profile.blocks.append(kpi_content.attrition_chart(attrition, org, f"{slug}-attrition"))
-        profile.blocks.append(attrition.where("Provider", org, id=f"{slug}-attrition-table", title="Attrition"))
         if rules is not None:
             profile.blocks.append(rules.where("Provider", org, id=f"{slug}-rules", title="Gaming indicators"))
         if dq_rows is not None:

@@ -28,7 +28,6 @@ PALE_BLUE = "#9DC3E6"
 ORANGE = "#E69F00"      # 95 % limits, highlighted bins
 PURPLE = "#6A3D9A"      # 99.8 % limits, outlier markers
 GREY = "#425563"        # targets, centre lines, text
-LIGHT = "#D8DDE0"
 STYLE = {
     "svg.hashsalt": "iapt-audit",
     "svg.fonttype": "none",          # keep text as <text>: searchable, sharp in print, no embedded font

@@ -92,8 +92,8 @@ def distribution_blocks(referrals: pd.DataFrame, period, figures: Figures, *, pr
                             note=f"{figures.count(int(counts.sum()))} {cohort}; bars are 7-day bins."))
     blocks.append(Table(f"{prefix}-score-distribution", "Final scores of finished courses",
                         [Column("Questionnaire"), Column("Last score", "number"), Column("Referrals", "count")],
-                        score_rows, sheet="Score distribution"))
+                        score_rows, sheet="Score distribution", folded=True))
     blocks.append(Table(f"{prefix}-wait-distribution", "Waits in 7-day bins",
                         [Column("Wait"), Column("From day", "number"), Column("Days"), Column("Referrals", "count")],
-                        wait_rows, sheet="Wait distribution"))
+                        wait_rows, sheet="Wait distribution", folded=True))
     return blocks

@@ -55,7 +55,7 @@ def checks_table(data_quality, figures: Figures, *, failing_only: bool = False) 
                  note="Every check run, passing ones included, most severe first.")
 
 
-def item_table(data_quality, figures: Figures, *, sheet: str | None = "Data items") -> Table:
+def item_table(data_quality, figures: Figures) -> Table:
     """NHS Digital's per-item valid / other / default / invalid / missing counts."""
     frame = data_quality.item_table
     counts = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
@@ -64,7 +64,7 @@ def item_table(data_quality, figures: Figures, *, sheet: str | None = "Data item
         shown[column] = figures.counts(frame[column].to_numpy())
     kinds = {c: "count" for c in counts}
     return Table.from_frame(shown, id="dq-items", title="Data items: valid, other, default, invalid, missing",
-                            kinds=kinds, sheet=sheet,
+                            kinds=kinds, sheet="Data items",
                             note="Valid = records − (default + invalid + missing), as NHS Digital's VODIM report [DQM].")
 
 
@@ -78,7 +78,7 @@ def provider_standing(data_quality, orgs: list[str]) -> dict[str, dict]:
     return standing
 
 
-def provider_findings_table(data_quality, figures: Figures, *, sheet: str | None = "DQ by provider") -> Table:
+def provider_findings_table(data_quality, figures: Figures) -> Table:
     """One row per failing check × provider: the provider's own failing and checked records."""
     rows = []
     for finding in _sorted_checks(data_quality):
@@ -89,7 +89,7 @@ def provider_findings_table(data_quality, figures: Figures, *, sheet: str | None
                              figures.percent(counts["failing"], counts["total"])])
     columns = [Column("Provider"), Column("Severity"), Column("Code"), Column("Check"),
                Column("Failing records", "count"), Column("Records checked", "count"), Column("Failing (%)", "percent")]
-    return Table("dq-providers", "Data-quality findings by provider", columns, rows, sheet=sheet)
+    return Table("dq-providers", "Data-quality findings by provider", columns, rows, sheet="DQ by provider")
 
 
 def worklists(data_quality) -> list[Table]:

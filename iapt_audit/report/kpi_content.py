@@ -73,7 +73,7 @@ def against_standard(rate, standard) -> str | None:
     return "Meets" if rate >= standard else "Below"
 
 
-def kpi_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, *, sheet: str | None = "KPIs") -> Table:
+def kpi_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures) -> Table:
     """One row per provider × measure with count, numerator, denominator, rate and the standard."""
     rows = []
     for org in orgs:
@@ -91,7 +91,7 @@ def kpi_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, *, sheet: s
     note = ("Rates are numerator ÷ denominator; recovery is over finished courses at caseness at start, "
             "reliable improvement and deterioration over all finished courses, waits over finished courses "
             "(the cohort of the 75% / 95% standards).")
-    return Table("kpis", "Key performance indicators", KPI_COLUMNS, rows, note=note, sheet=sheet)
+    return Table("kpis", "Key performance indicators", KPI_COLUMNS, rows, note=note, sheet="KPIs")
 
 
 def rates_table(kpis: pd.DataFrame, org: str, figures: Figures, *, id: str) -> Table:
@@ -151,8 +151,8 @@ def standards_verdict(row: pd.Series, shown: list) -> str:
     return "Not all shown" if hidden else "Meets all"
 
 
-def side_by_side_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, extra: dict[str, dict] | None = None,
-                       *, sheet: str | None = "Providers") -> Table:
+def side_by_side_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures,
+                       extra: dict[str, dict] | None = None) -> Table:
     """Providers as rows, headline measures as columns; ``extra`` adds columns {header: {org: value}}."""
     by_name = {m.name: m for m in MEASURES}
     columns = [Column("Provider")]
@@ -176,10 +176,11 @@ def side_by_side_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, ex
         rows.append(values)
     standards = ", ".join(f"{h.replace(' (%)', '')} {STANDARDS[n]:.0f}%" for h, n in SIDE_BY_SIDE if n in STANDARDS)
     return Table("providers", "Providers side by side", columns, rows,
-                 note=f"National standards: {standards}.", sheet=sheet)
+                 note=f"National standards: {standards}. Judged on the unrounded rate, so a rate shown as "
+                      f"50% can still be just below a 50% standard.", sheet="Providers")
 
 
-def attrition_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, *, sheet: str | None = "Attrition") -> Table:
+def attrition_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures) -> Table:
     """Referral → entered treatment → finished → at caseness → recovered, with the share lost per step."""
     rows = []
     for org in orgs:
@@ -195,7 +196,7 @@ def attrition_table(kpis: pd.DataFrame, orgs: list[str], figures: Figures, *, sh
             rows.append([provider_label(org), step, figures.count(count), lost])
     columns = [Column("Provider"), Column("Step"), Column("Referrals", "count"),
                Column("Lost from previous step (%)", "percent")]
-    return Table("attrition", "Attrition funnel", columns, rows, note=ATTRITION_NOTE, sheet=sheet)
+    return Table("attrition", "Attrition funnel", columns, rows, note=ATTRITION_NOTE, sheet="Attrition")
 
 
 def attrition_chart(table: Table, org_label: str, chart_id: str) -> Chart:

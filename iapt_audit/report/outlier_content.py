@@ -57,7 +57,7 @@ def outlier_table(entries: list[dict], figures: Figures, titles: dict[str, str],
                  note="Flagged providers first. " + note, sheet="Outliers", folded=True)
 
 
-def funnel_summary_table(entries: list[dict], titles: dict[str, str], *, sheet: str | None = "Funnels") -> Table:
+def funnel_summary_table(entries: list[dict], titles: dict[str, str]) -> Table:
     """One row per funnel: target, dispersion, method and how many were flagged."""
     rows = []
     for entry in entries:
@@ -69,7 +69,7 @@ def funnel_summary_table(entries: list[dict], titles: dict[str, str], *, sheet: 
                Column("Dispersion φ", "number"), Column("τ²", "number"), Column("Limits"),
                Column("High outliers", "count"), Column("Low outliers", "count"),
                Column("Flagged without adjustment", "count")]
-    return Table("funnels", "Funnel plots: targets and dispersion", columns, rows, sheet=sheet)
+    return Table("funnels", "Funnel plots: targets and dispersion", columns, rows, sheet="Funnels")
 
 
 def funnel_chart(entry: dict, titles: dict[str, str], figures: Figures, chart_id: str) -> Chart:
@@ -100,7 +100,7 @@ def funnel_chart(entry: dict, titles: dict[str, str], figures: Figures, chart_id
     return Chart(chart_id, title, svg, alt=alt, note=note)
 
 
-def spc_table(spc: dict, titles: dict[str, str], *, sheet: str | None = "SPC") -> Table:
+def spc_table(spc: dict, titles: dict[str, str]) -> Table:
     """One row per measure × provider: the last month's value and its special-cause type."""
     rows = []
     for measure, by_org in spc.items():
@@ -114,7 +114,7 @@ def spc_table(spc: dict, titles: dict[str, str], *, sheet: str | None = "SPC") -
     columns = [Column("Measure"), Column("Provider"), Column("Name"), Column("Last month"),
                Column("Last value (%)", "percent"), Column("Mean (%)", "percent"), Column("Lower limit (%)", "percent"),
                Column("Upper limit (%)", "percent"), Column("Last point"), Column("Rule"), Column("Warning")]
-    return Table("spc", "Monthly SPC (XmR) by provider", columns, rows, sheet=sheet,
+    return Table("spc", "Monthly SPC (XmR) by provider", columns, rows, sheet="SPC",
                  note="Special cause at the last point first. Rules: outside the limits, a 7-point trend, "
                       "2 of 3 beyond 2σ, 7 points on one side of the mean (Making Data Count).")
 

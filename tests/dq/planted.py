@@ -166,7 +166,8 @@ def defect_tables() -> dict[str, list]:
                        {"LocalPatientId": "P-DQ082", "EthnicCategory": None},
                        {"LocalPatientId": "P-DQ083", "EthnicCategory": "Q"},
                        {"LocalPatientId": "P-DQ084", "NHSNumber": "9434765918", "EthnicCategory": "A"},
-                       {"LocalPatientId": "P-DQ084b", "NHSNumber": "1234567890", "EthnicCategory": "A"}]
+                       {"LocalPatientId": "P-DQ084b", "NHSNumber": "1234567890", "EthnicCategory": "A"},
+                       {"LocalPatientId": "P-DQ112", "EthnicCategory": "A", "PersonBirthDate": "1990-31-31"}]
     t["IDS004EmpStatus"] += [{"LocalPatientId": "P-DQ090", "EmployStatus": None},
                              {"LocalPatientId": "P-DQ091", "EmployStatus": "11"}]
     # cross-table defects
@@ -217,7 +218,7 @@ EXPECTED = {
     # R-DQ011 is discharged after the period end, so open at the end with no activity since May 2024
     "DQ109": {"R-DQ109", "R-DQ011"},
     "DQ110": {"R-DQ110"}, "DQ111": {"R-DQ111"},
-    "DQ112": {"C-DQ112"},
+    "DQ112": {"C-DQ112", "P-DQ112"},
 }
 
 

@@ -65,3 +65,32 @@ def test_record_cap_keeps_counts_complete(planted_extract_path, period):
     assert set(found) == {"DQ010", "DQ106"}
     assert found["DQ010"].numerator == 2 and len(found["DQ010"].records) == 1
     assert found["DQ106"].as_json()["records_total"] == 2
+
+
+def test_items_absent_from_the_files_count_as_missing(tmp_path, period):
+    """Optional items a service did not export at all: conditions on them select nothing, and
+    completeness checks on them fail every record they apply to."""
+    import pandas as pd
+
+    from iapt_audit.dq import run_data_quality
+    from iapt_audit.dq.settings import DQSettings
+    from iapt_audit.io.extract import read_extract
+
+    tables = {
+        "IDS101Referral": {"ServiceRequestId": ["R1"], "ReferralRequestReceivedDate": ["2024-04-01"]},
+        "IDS201CareContact": {"CareContactId": ["C1", "C2"], "ServiceRequestId": ["R1", "R1"],
+                              "CareContDate": ["2024-05-01", "2024-05-02"], "AttendOrDNACode": ["5", "3"],
+                              "AppType": ["01", "01"]},
+        "IDS202CareActivity": {"CareActId": [], "CareContactId": []},
+        "IDS603PresentingComplaints": {"ServiceRequestId": ["R1"], "PresComp": ["F4"]},
+        "IDS606CodedScoreAssessmentRefer": {"ServiceRequestId": [], "CodedAssToolType": [], "PersScore": [],
+                                            "AssToolCompDate": []},
+        "IDS607CodedScoreAssessmentAct": {"CareActId": [], "CodedAssToolType": [], "PersScore": []},
+    }
+    for name, columns in tables.items():
+        rows = len(next(iter(columns.values())))
+        pd.DataFrame({"OrgIDProv": ["RX1"] * rows, **columns}).to_csv(tmp_path / f"{name}.csv", index=False)
+    result = run_data_quality(read_extract(tmp_path), period, settings=DQSettings(select=("DQ029", "DQ052")))
+    found = by_code(result)
+    assert found["DQ052"].denominator == 0 and found["DQ052"].passed   # no FindSchemeInUse: no ICD-10 rows
+    assert found["DQ029"].records == ["C1"]                            # C1 attended, no ConsMechanism column

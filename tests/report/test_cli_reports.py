@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from builders import write_extract
-from conftest import YEAR, rx1_cohort
+from report_cohort import YEAR, rx1_cohort
 from iapt_audit.cli import main
 
 

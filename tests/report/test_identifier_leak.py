@@ -12,7 +12,7 @@ import zipfile
 import pandas as pd
 
 from builders import write_extract
-from conftest import YEAR, cohort_tables
+from report_cohort import YEAR, cohort_tables
 from iapt_audit.audit import run_audit
 from iapt_audit.report.findings import write_findings
 from iapt_audit.report.writer import write_reports
