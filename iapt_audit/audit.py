@@ -67,35 +67,46 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
         pathways = derive_pathways(extract)
     # data quality needs the NHS number (check digit), so it runs before identifiers are dropped
-    data_quality = run_data_quality(extract, chosen, progress=timer, pathways=pathways,
-                                    settings=dq_settings or DQSettings.from_config(config))
+    settings = dq_settings or DQSettings.from_config(config, select=_codes_for("DQ", select),
+                                                     ignore=_codes_for("DQ", ignore))
+    data_quality = run_data_quality(extract, chosen, progress=timer, pathways=pathways, settings=settings)
     extract.drop_identifiers()
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
     with timer.stage("rules", rows=len(pathways.referrals)):
-        rules = run_rules(pathways, chosen, config=config, select=select, ignore=ignore)
+        rules = run_rules(pathways, chosen, config=config, select=_codes_for("GM", select),
+                          ignore=_codes_for("GM", ignore))
     result = AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
                          pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages)
     with timer.stage("outliers", rows=len(result.providers)):
-        result.outliers = kpi_outliers(kpis)
+        result.outliers = provider_outliers(kpis, rules)
     return result
 
 
-def kpi_outliers(kpis: pd.DataFrame) -> list[dict]:
-    """Funnel comparison of every KPI rate across the extract's providers (when there are enough)."""
+def _codes_for(prefix: str, codes) -> tuple[str, ...]:
+    """The selectors that concern one stage (DQ checks or GM rules): ``--select GM03`` leaves the
+    data-quality checks as they are, ``--select DQ0`` the rules."""
+    return tuple(code for code in (codes or ()) if code.upper().startswith(prefix))
+
+
+def provider_outliers(kpis: pd.DataFrame, rules: list) -> list[dict]:
+    """Funnel comparison across the extract's providers (when there are enough) of every KPI rate
+    and every gaming indicator. The rules' own flags use a peer funnel of their own (see
+    ``rules_engine.flagging``); these entries are the plain comparison a regulator reads."""
     from iapt_audit.outliers import compare_providers
 
     providers = kpis.drop(index=ALL_PROVIDERS)
-    entries = []
-    for measure in MEASURES:
-        if measure.kind != "percentage":
-            continue
-        frame = pd.DataFrame({"provider": providers.index, "numerator": providers[f"{measure.name}__num"].to_numpy(),
-                              "denominator": providers[f"{measure.name}__den"].to_numpy()})
-        entry = compare_providers(measure.name, frame)
-        if entry is not None:
-            entries.append(entry)
-    return entries
+    frames = {m.name: pd.DataFrame({"provider": providers.index,
+                                    "numerator": providers[f"{m.name}__num"].to_numpy(),
+                                    "denominator": providers[f"{m.name}__den"].to_numpy()})
+              for m in MEASURES if m.kind == "percentage"}
+    entries = [compare_providers(name, frame) for name, frame in frames.items()]
+    for rule in rules:  # a gaming indicator is a concern only when high
+        table = rule.providers
+        frame = pd.DataFrame({"provider": table.index.astype(str), "numerator": table["numerator"].to_numpy(),
+                              "denominator": table["denominator"].to_numpy()})
+        entries.append(compare_providers(f"{rule.code} {rule.rule.name}", frame, flag_low=False))
+    return [entry for entry in entries if entry is not None]
 
 
 def _providers(extract: Extract, kpis: pd.DataFrame) -> list[str]:

@@ -52,7 +52,7 @@ SPC_NOTE = (
 
 def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None = None,
                       min_providers: int = 8, method: str = "additive",
-                      rare_zero_share: float = RARE_ZERO_SHARE) -> dict | None:
+                      rare_zero_share: float = RARE_ZERO_SHARE, flag_low: bool = True) -> dict | None:
     """Funnel comparison of one rate across providers, as a ``findings.json`` outlier entry.
 
     ``frame`` has columns ``provider, numerator, denominator`` and optionally ``name`` and
@@ -60,7 +60,8 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None
     denominator or a negative numerator are left out; a numerator above its denominator (possible only with rounded
     published counts) is left out and listed under ``excluded``. Returns None when fewer than
     ``min_providers`` providers remain. Values are proportions (0–1); flags use the 99.8 % limits
-    at each provider's own denominator.
+    at each provider's own denominator. ``flag_low=False`` is for indicators where only a high
+    value is a concern (gaming indicators): a provider below the lower limit is not flagged.
     """
     missing = {"provider", "numerator", "denominator"} - set(frame.columns)
     if missing:
@@ -90,6 +91,10 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None
     unadjusted = fitted if fitted.method == "unadjusted" else funnel("unadjusted")
 
     table = fitted.outliers(FLAG_LEVEL)
+    unadjusted_flags = unadjusted.outliers(FLAG_LEVEL)["flag"]
+    if not flag_low:
+        table["flag"] = table["flag"].where(table["flag"] != "low", None)
+        unadjusted_flags = unadjusted_flags.where(unadjusted_flags != "low", None)
     columns = {c: table[c].astype("float64").tolist() for c in ("value", "lower", "upper")}
     # z is undefined (0/0) only on the natural scale at a target of exactly 0 or 1
     columns["z"] = [z if math.isfinite(z) else None for z in table["z"].astype("float64").tolist()]
@@ -101,13 +106,12 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None
             columns[extra] = [_plain(v) for v in rows[extra].astype(object).tolist()]
     providers = {code: {key: values[i] for key, values in columns.items()}
                  for i, code in enumerate(table.index.tolist())}
-    flagged_unadjusted = unadjusted.outliers(FLAG_LEVEL)["flag"].notna()
     return {
         "measure": measure, "method": fitted.method, "target": fitted.target, "phi": fitted.phi,
         "tau2": fitted.tau2, "adjusted": fitted.adjusted, "level": FLAG_LEVEL,
         "n_providers": len(rows), "fallback": fallback, "excluded": excluded,
         "flag_counts": {"high": int((table["flag"] == "high").sum()), "low": int((table["flag"] == "low").sum()),
-                        "unadjusted": int(flagged_unadjusted.sum())},
+                        "unadjusted": int(unadjusted_flags.notna().sum())},
         "providers": providers,
         "chart": [{k: _number(v) if k == "N" else float(v) for k, v in point.items()}
                   for point in fitted.limits_table(fitted.chart_denominators()).to_dict("records")],

@@ -34,3 +34,25 @@ def test_too_few_providers_gives_no_comparison(tmp_path):
     tables = merge(*[provider_courses(f"R{i}", recovered=2, total=4) for i in range(3)])
     findings = run_audit(write_extract(tmp_path / "x", tables), period="2024-04-01:2025-03-31").findings()
     assert findings["outliers"] == []
+
+
+def test_gaming_indicators_are_compared_and_only_high_values_flagged(tmp_path):
+    """A synthetic extract with one planted provider per pattern: the GM01 indicator's funnel entry
+    carries the rule's own counts, and flags its planted provider high and nobody low."""
+    import json
+
+    from iapt_audit.synth import generate
+
+    generate(tmp_path / "x", providers=12, referrals=12000, seed=2)
+    planted = {p["planted"]: org for org, p in json.loads((tmp_path / "x" / "truth.json").read_text())["providers"].items()
+               if p["planted"]}
+    result = run_audit(tmp_path / "x")
+    findings = result.findings()
+    entry = next(o for o in findings["outliers"] if o["measure"].startswith("GM01 "))
+    rule = next(r for r in findings["rules"] if r["code"] == "GM01")
+    for org, provider in entry["providers"].items():
+        assert (provider["numerator"], provider["denominator"]) == \
+            (rule["providers"][org]["numerator"], rule["providers"][org]["denominator"])
+    assert entry["providers"][planted["GM01"]]["flag"] == "high"
+    assert all(p["flag"] != "low" for o in findings["outliers"] if o["measure"].startswith("GM")
+               for p in o["providers"].values())
