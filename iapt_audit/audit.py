@@ -14,6 +14,7 @@ from iapt_audit import __version__
 from iapt_audit.dq import DataQualityResult, DQSettings, run_data_quality
 from iapt_audit.io.extract import Extract, read_extract
 from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
+from iapt_audit.model.thresholds import scales_with_overrides
 from iapt_audit.pathway import Pathways, derive_pathways
 from iapt_audit.period import Period, resolve_period
 from iapt_audit.progress import StageTimer
@@ -64,8 +65,10 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
         extract = read_extract(path, identifiers=True)
         stage["rows"] = sum(extract.rows_read.values())
     chosen = resolve_period(period, extract)
+    config = config or {}
+    select, ignore = _selectors(select, config, "select"), _selectors(ignore, config, "ignore")
     with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
-        pathways = derive_pathways(extract)
+        pathways = derive_pathways(extract, scales_with_overrides(config.get("thresholds")))
     # data quality needs the NHS number (check digit), so it runs before identifiers are dropped
     settings = dq_settings or DQSettings.from_config(config, select=_codes_for("DQ", select),
                                                      ignore=_codes_for("DQ", ignore))
@@ -74,8 +77,8 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
     with timer.stage("rules", rows=len(pathways.referrals)):
-        rules = run_rules(pathways, chosen, config=config, select=_codes_for("GM", select),
-                          ignore=_codes_for("GM", ignore))
+        rules = run_rules(pathways, chosen, config={k: v for k, v in config.items() if k != "audit"},
+                          select=_codes_for("GM", select), ignore=_codes_for("GM", ignore))
     result = AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
                          pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages)
     with timer.stage("outliers", rows=len(result.providers)):
@@ -83,10 +86,16 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     return result
 
 
-def _codes_for(prefix: str, codes) -> tuple[str, ...]:
+def _selectors(given, config: dict, key: str) -> tuple[str, ...]:
+    """``--select``/``--ignore`` (repeated or comma-separated), else the config's ``[audit]`` list."""
+    values = given or config.get("audit", {}).get(key, ())
+    return tuple(part.strip().upper() for value in values for part in str(value).split(",") if part.strip())
+
+
+def _codes_for(prefix: str, codes: tuple[str, ...]) -> tuple[str, ...]:
     """The selectors that concern one stage (DQ checks or GM rules): ``--select GM03`` leaves the
     data-quality checks as they are, ``--select DQ0`` the rules."""
-    return tuple(code for code in (codes or ()) if code.upper().startswith(prefix))
+    return tuple(code for code in codes if code.startswith(prefix))
 
 
 def provider_outliers(kpis: pd.DataFrame, rules: list) -> list[dict]:

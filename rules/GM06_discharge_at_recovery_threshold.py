@@ -136,12 +136,16 @@ def _first_date_all_below(pathways, scales) -> pd.Series:
     is_phq = tool == "PHQ9"
     is_adsm = (tool == adsm) & ~is_phq
     relevant = scores.loc[is_phq | is_adsm, ["ref", "date", "tool", "PersScore"]]
-    relevant = relevant.assign(kind=np.where(is_phq[is_phq | is_adsm], "PHQ9", "ADSM"),
-                               below=_below_caseness(relevant, scales).fillna(False).to_numpy())
-    per_day = relevant.groupby(["ref", "date", "kind"], observed=True)["below"].all().unstack("kind")
-    both = per_day.reindex(columns=["PHQ9", "ADSM"])
-    all_below = (both["PHQ9"] == True) & (both["ADSM"] == True)  # noqa: E712 (NaN = not recorded)
-    dates = all_below[all_below].reset_index()
+    phq = is_phq[is_phq | is_adsm]
+    above = ~_below_caseness(relevant, scales).fillna(False).to_numpy()
+    # counts per (referral, day) on integer columns: at national scale (9 million scores) this is
+    # twice as fast as grouping on a text "kind" column and unstacking it
+    per_day = pd.DataFrame({"ref": relevant["ref"].to_numpy(), "date": relevant["date"].to_numpy(),
+                            "phq": phq, "phq_above": phq & above, "adsm": ~phq, "adsm_above": ~phq & above}
+                           ).groupby(["ref", "date"], sort=False).sum()
+    all_below = ((per_day["phq"] > 0) & (per_day["phq_above"] == 0) & (per_day["adsm"] > 0)
+                 & (per_day["adsm_above"] == 0))
+    dates = all_below[all_below.to_numpy()].reset_index()
     return dates.groupby("ref")["date"].min().reindex(r.index)
 
 

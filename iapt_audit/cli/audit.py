@@ -18,9 +18,10 @@ from iapt_audit.progress import StageTimer
 @click.option("--config", "config_path", default=None, type=click.Path(path_type=Path, dir_okay=False),
               help="Settings file (default: ./iapt-audit.toml if present): rule thresholds, select/ignore.")
 @click.option("--select", multiple=True, metavar="CODES",
-              help="Run only these rule codes or prefixes (repeat or comma-separate; replaces [audit] select).")
+              help="Run only these rule (GM) or check (DQ) codes or prefixes (repeat or comma-separate; "
+                   "replaces [audit] select).")
 @click.option("--ignore", multiple=True, metavar="CODES",
-              help="Skip these rule codes or prefixes (replaces [audit] ignore).")
+              help="Skip these rule or check codes or prefixes (replaces [audit] ignore).")
 @click.option("--audience", "audiences", default="self-check,commissioner,regulator", show_default=True,
               callback=lambda ctx, param, value: _choices(value, param, ("self-check", "commissioner", "regulator")),
               help="Reports to write, comma-separated: self-check, commissioner, regulator.")
@@ -39,12 +40,31 @@ def audit(input_path: Path, out_dir: Path, period: str | None, config_path: Path
                        select=select, ignore=ignore)
     written = write_findings(result, out_dir)
     reports = write_reports(result, out_dir, audiences=audiences, formats=formats)
-    click.echo(f"Audited {len(result.providers)} providers, "
-               f"{int(result.kpis.loc['ALL', 'Count_ReferralsReceived']):,} referrals received in "
-               f"{result.period.as_json()['start']} to {result.period.as_json()['end']}.")
+    click.echo(summary(result))
     click.echo(f"Wrote {written}")
     for path in reports:
         click.echo(f"Wrote {path}")
+
+
+def summary(result) -> str:
+    """What a reader needs first: scope, data-quality failures, flagged providers, outliers."""
+    period = result.period.as_json()
+    lines = [f"Audited {len(result.providers)} providers, "
+             f"{int(result.kpis.loc['ALL', 'Count_ReferralsReceived']):,} referrals received "
+             f"{period['start']} to {period['end']}."]
+    failed = [f for f in result.data_quality.checks if not f.passed]
+    by_severity = {s: sum(f.check.severity == s for f in failed) for s in ("error", "warning", "info")}
+    lines.append(f"Data quality: {len(result.data_quality.checks)} checks, {len(failed)} failed "
+                 f"({by_severity['error']} error, {by_severity['warning']} warning, {by_severity['info']} info).")
+    flagged = [f"{r.code} {', '.join(r.flagged)}" for r in result.rules if r.flagged]
+    lines.append("Gaming rules flagged: " + ("; ".join(flagged) if flagged else "none") + ".")
+    outliers = []
+    for entry in result.outliers:
+        flags = [f"{org} {p['flag']}" for org, p in entry["providers"].items() if p["flag"]]
+        if flags:
+            outliers.append(f"{entry['measure']} {', '.join(flags)}")
+    lines.append("Funnel outliers (99.8%): " + ("; ".join(outliers) if outliers else "none") + ".")
+    return "\n".join(lines)
 
 
 def _choices(value: str, param, allowed: tuple[str, ...]) -> tuple[str, ...]:

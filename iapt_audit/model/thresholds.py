@@ -10,7 +10,9 @@ every operator and value can be overridden in the config file's ``[thresholds.<T
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+
+from iapt_audit.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,16 @@ SCALES: dict[str, Scale] = {s.tool: s for s in (
 def scales_with_overrides(overrides: dict | None) -> dict[str, Scale]:
     """Apply ``{tool: {field: value}}`` from the config file to the default table."""
     scales = dict(SCALES)
-    for tool, fields in (overrides or {}).items():
+    settable = {f.name for f in fields(Scale)} - {"tool"}
+    for tool, values in (overrides or {}).items():
         if tool not in scales:
-            raise KeyError(f"unknown questionnaire {tool!r} in [thresholds]; known: {', '.join(scales)}")
-        scales[tool] = replace(scales[tool], **fields)
+            raise InputError(f"unknown questionnaire [thresholds.{tool}]", fix=f"use one of {', '.join(scales)}")
+        unknown = set(values) - settable
+        if unknown:
+            raise InputError(f"unknown key {sorted(unknown)[0]!r} in [thresholds.{tool}]",
+                             fix=f"use {', '.join(sorted(settable))}")
+        for op in ("caseness_op", "reliable_change_op"):
+            if values.get(op, ">=") not in (">=", ">"):
+                raise InputError(f"{op} for {tool} must be \">=\" or \">\"", fix='write e.g. caseness_op = ">="')
+        scales[tool] = replace(scales[tool], **values)
     return scales

@@ -29,7 +29,7 @@ PATTERNS = ("GM01", "GM02", "GM03", "GM04", "GM05", "GM06", "GM08")
 # GM05: long step-up waits push many touched high-intensity starts past the period end, so a
 # larger share is planted for the visible share to stay within 30-60%; and the provider steps up
 # more of its low-intensity courses, so a rule has enough step-ups to judge it by.
-STEP_UP_SHARE = 0.6
+STEP_UP_SHARE = 0.8
 STEP_UP_CONVERTED = 0.3
 AUTO_MINIMUM_PROVIDERS = 8   # --plant auto: 7 patterns need 8+ providers so clean peers remain
 
