@@ -54,3 +54,22 @@ def test_findings_json_is_byte_identical_across_runs_and_input_containers(tmp_pa
     assert (_audit(folder, tmp_path / "b") / "findings.json").read_bytes() == first
     assert (_audit(_as_workbook(folder), tmp_path / "c") / "findings.json").read_bytes() == first
     assert (_audit(_zip_of(folder), tmp_path / "d") / "findings.json").read_bytes() == first
+
+
+def _cell_values(path):
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    return {sheet.title: [[cell.value for cell in row] for row in sheet.iter_rows()] for sheet in book.worksheets}
+
+
+def test_workbook_cells_and_findings_are_identical_across_runs_and_format_choices(tmp_path):
+    folder = base_extract(tmp_path / "extract")
+    only_xlsx = _audit(folder, tmp_path / "a", "--format", "xlsx")
+    everything = _audit(folder, tmp_path / "b", "--format", "xlsx,html,json")
+    assert (only_xlsx / "findings.json").read_bytes() == (everything / "findings.json").read_bytes()
+    for audience in ("self-check", "commissioner", "regulator"):
+        first = _cell_values(only_xlsx / f"{audience}.xlsx")
+        assert first == _cell_values(everything / f"{audience}.xlsx")
+        assert sum(len(rows) for rows in first.values()) > 20  # a real workbook, not an empty one
+    assert not (only_xlsx / "self-check.html").exists() and (everything / "self-check.html").exists()
