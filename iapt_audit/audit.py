@@ -114,7 +114,10 @@ def provider_outliers(kpis: pd.DataFrame, rules: list) -> list[dict]:
         table = rule.providers
         frame = pd.DataFrame({"provider": table.index.astype(str), "numerator": table["numerator"].to_numpy(),
                               "denominator": table["denominator"].to_numpy()})
-        entries.append(compare_providers(f"{rule.code} {rule.rule.name}", frame, flag_low=False))
+        entry = compare_providers(rule.code, frame, flag_low=False)
+        if entry is not None:
+            entry["official_name"] = f"{rule.code} {rule.rule.title}"
+        entries.append(entry)
     return [entry for entry in entries if entry is not None]
 
 

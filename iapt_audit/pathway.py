@@ -200,7 +200,7 @@ def _scores(extract: Extract, referrals: pd.DataFrame, contacts: pd.DataFrame) -
     linked = contact_of_score >= 0
     rows = contact_of_score[linked]
     at_activity = pd.DataFrame({"ref": contacts["ref"].to_numpy()[rows],
-                                "code": scored["CodedAssToolType"].to_numpy()[linked],
+                                "code": scored["CodedAssToolType"].array[linked],  # stays Arrow text
                                 "date": contacts["CareContDate"].to_numpy()[rows],
                                 "PersScore": scored["PersScore"].to_numpy()[linked], "source": np.int16(607)})
     at_referral = extract["IDS606CodedScoreAssessmentRefer"]

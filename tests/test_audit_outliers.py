@@ -48,11 +48,12 @@ def test_gaming_indicators_are_compared_and_only_high_values_flagged(tmp_path):
                if p["planted"]}
     result = run_audit(tmp_path / "x")
     findings = result.findings()
-    entry = next(o for o in findings["outliers"] if o["measure"].startswith("GM01 "))
+    entry = next(o for o in findings["outliers"] if o["measure"] == "GM01")
     rule = next(r for r in findings["rules"] if r["code"] == "GM01")
     for org, provider in entry["providers"].items():
         assert (provider["numerator"], provider["denominator"]) == \
             (rule["providers"][org]["numerator"], rule["providers"][org]["denominator"])
     assert entry["providers"][planted["GM01"]]["flag"] == "high"
+    assert entry["official_name"].startswith("GM01 Entered treatment on one assessment-and-treatment contact")
     assert all(p["flag"] != "low" for o in findings["outliers"] if o["measure"].startswith("GM")
                for p in o["providers"].values())

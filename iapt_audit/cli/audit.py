@@ -36,10 +36,12 @@ def audit(input_path: Path, out_dir: Path, period: str | None, config_path: Path
     from iapt_audit.report.findings import write_findings
     from iapt_audit.report.writer import write_reports
 
-    result = run_audit(input_path, period=period, timer=StageTimer(), config=load_config(config_path),
+    timer = StageTimer()
+    result = run_audit(input_path, period=period, timer=timer, config=load_config(config_path),
                        select=select, ignore=ignore)
-    written = write_findings(result, out_dir)
-    reports = write_reports(result, out_dir, audiences=audiences, formats=formats)
+    with timer.stage("reports"):  # half a minute at national scale: shown like the other stages
+        written = write_findings(result, out_dir)
+        reports = write_reports(result, out_dir, audiences=audiences, formats=formats)
     click.echo(summary(result))
     click.echo(f"Wrote {written}")
     for path in reports:

@@ -114,7 +114,7 @@ def _rules_section(result, figures: Figures, *, worklists: bool) -> Section:
 
 def _outlier_section(result, figures: Figures) -> Section:
     section = Section("outliers", "Outliers across providers",
-                      intro="Each KPI rate compared across providers on a funnel plot; points outside the "
+                      intro="Each KPI rate and gaming indicator compared across providers on a funnel plot; points outside the "
                             "99.8% limits are outliers (marked ▲ high or ▼ low).")
     entries = result.outliers
     if not entries:
