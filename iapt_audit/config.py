@@ -14,6 +14,10 @@ min_share_percent = 30
 [thresholds.PHQ9]          # questionnaire cut-offs (model/thresholds.py fields)
 caseness = 10
 caseness_op = ">="
+
+[data_quality.checks.DQ109]  # a check's severity and tolerance (dq/settings.py)
+severity = "info"
+max_percent = 5
 ```
 """
 
@@ -25,7 +29,7 @@ from pathlib import Path
 from iapt_audit.errors import InputError
 
 DEFAULT_NAME = "iapt-audit.toml"
-SECTIONS = {"audit", "rules", "thresholds", "data_quality", "outliers"}
+SECTIONS = {"audit", "rules", "thresholds", "data_quality"}
 
 
 def load_config(path: Path | None = None) -> dict:

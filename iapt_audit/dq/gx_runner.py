@@ -68,20 +68,20 @@ def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray:
 
 
 def batches(table: str, frame: pd.DataFrame, expectations: list[dict]) -> list[tuple[str, pd.DataFrame, list[dict]]]:
-    """Split one table's expectations into GX runs: one on the whole frame for the unconditioned
-    ones, and one per row-conditioned expectation on a frame of just the columns it reads.
+    """Split one table's expectations into GX runs, one per distinct set of columns read, each on a
+    frame of just those columns.
 
-    Why: GX applies a row condition by filtering every column of the frame it is given, which on
-    millions of pyarrow strings cost more than the checks themselves. Column selection keeps the
+    Why: to list a column check's failing rows GX filters the *whole* frame it was given, twice
+    (non-missing values, then the failing ones), and applies a row condition the same way; on
+    millions of pyarrow strings that copying cost more than the checks. On a frame of only the
+    columns an expectation reads there is nothing else to copy. Column selection keeps the
     RangeIndex, so the row labels GX returns are still positions in the table.
     """
-    plain = [e for e in expectations if "row_condition" not in e["kwargs"]]
-    runs = [(table, frame, plain)] if plain else []
+    groups: dict[tuple[str, ...], list[dict]] = {}
     for expectation in expectations:
-        if "row_condition" in expectation["kwargs"]:
-            named = referenced_columns({"expectations": [expectation]})
-            runs.append((table, frame[[c for c in frame.columns if c in named]], [expectation]))
-    return runs
+        named = referenced_columns({"expectations": [expectation]})
+        groups.setdefault(tuple(c for c in frame.columns if c in named), []).append(expectation)
+    return [(table, frame[list(columns)], chosen) for columns, chosen in groups.items()]
 
 
 def validate(runs: list[tuple[str, pd.DataFrame, list[dict]]], parameters: dict,
