@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 
 PROVIDER = "RX1"
@@ -76,3 +77,36 @@ def merge(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
         for name, rows in part.items():
             out.setdefault(name, []).extend(rows)
     return out
+
+
+def hand_worked_cohort() -> dict[str, list[dict]]:
+    """Six referrals whose KPIs are worked out by hand in tests/test_kpis.py: recovered (first
+    treatment on day 42), not recovered (130-day wait, 95 days to the second treatment), not at
+    caseness, ended treated once, ended before treatment, and one still open with no contacts."""
+    return merge(
+        course("REC", ["2024-05-13", "2024-05-20", "2024-06-10"], phq=[16, 10, 4], gad=[13, 9, 3],
+               received="2024-04-01", discharged="2024-06-11"),
+        course("NOTREC", ["2024-08-09", "2024-11-12"], phq=[15, 14], gad=[12, 11],
+               received="2024-04-01", discharged="2024-11-20"),
+        course("LOW", ["2024-05-01", "2024-05-08"], phq=[5, 4], gad=[4, 3], received="2024-04-20",
+               discharged="2024-05-09"),
+        course("ONCE", ["2024-06-01"], app_types=["03"], received="2024-05-01", discharged="2024-06-02"),
+        course("ASSESSED", ["2024-06-01"], app_types=["01"], received="2024-05-01", discharged="2024-06-02"),
+        course("OPEN", [], received="2024-09-01"),
+    )
+
+
+def as_workbook(folder: Path, target: Path, tweak=None) -> Path:
+    """The extract folder's CSVs as one workbook, a sheet per table; ``tweak(book)`` may damage it."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for path in sorted(Path(folder).glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        sheet = book.create_sheet(path.stem)
+        sheet.append(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            sheet.append([v if v != "" else None for v in row])
+    if tweak:
+        tweak(book)
+    book.save(target)
+    return target

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from builders import GAD7, PHQ9, course, merge, write_extract
+from builders import GAD7, PHQ9, course, hand_worked_cohort, merge, write_extract
 from iapt_audit.audit import run_audit
 from iapt_audit.io.published import MEASURES as PUBLISHED_MEASURES
 from iapt_audit.kpis import percentage
@@ -23,22 +23,7 @@ def kpis(tmp_path, tables, period=YEAR):
 
 
 def test_counts_and_rates_on_a_hand_worked_cohort(tmp_path):
-    tables = merge(
-        # finished, at caseness, recovered and reliably improved; first treatment on day 42
-        course("REC", ["2024-05-13", "2024-05-20", "2024-06-10"], phq=[16, 10, 4], gad=[13, 9, 3],
-               received="2024-04-01", discharged="2024-06-11"),
-        # finished, at caseness, not recovered; waits 130 days, second treatment 95 days later
-        course("NOTREC", ["2024-08-09", "2024-11-12"], phq=[15, 14], gad=[12, 11],
-               received="2024-04-01", discharged="2024-11-20"),
-        # finished, not at caseness
-        course("LOW", ["2024-05-01", "2024-05-08"], phq=[5, 4], gad=[4, 3], received="2024-04-20",
-               discharged="2024-05-09"),
-        # ended treated once
-        course("ONCE", ["2024-06-01"], app_types=["03"], received="2024-05-01", discharged="2024-06-02"),
-        # ended before treatment (assessment only), and one still open with no contacts
-        course("ASSESSED", ["2024-06-01"], app_types=["01"], received="2024-05-01", discharged="2024-06-02"),
-        course("OPEN", [], received="2024-09-01"),
-    )
+    tables = hand_worked_cohort()
     tables["IDS201CareContact"].append({"CareContactId": "DNA-1", "ServiceRequestId": "OPEN",
                                         "CareContDate": "2024-09-10", "AttendOrDNACode": "3", "AppType": "01"})
     total = kpis(tmp_path, tables)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import shutil
 
-import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from builders import course, merge, write_extract
+from builders import as_workbook, course, merge, write_extract
 from iapt_audit.cli import main
 from iapt_audit.errors import InputError
 from iapt_audit.io.extract import read_extract
@@ -79,16 +78,7 @@ def test_gzip_and_parquet_give_the_same_tables(folder, tmp_path, fmt):
 
 
 def test_one_workbook_with_a_sheet_per_table(folder, tmp_path):
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for path in sorted(folder.glob("*.csv")):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        sheet = book.create_sheet(path.stem)
-        sheet.append(list(frame.columns))
-        for row in frame.itertuples(index=False):
-            sheet.append([v if v != "" else None for v in row])
-    workbook = tmp_path / "extract.xlsx"
-    book.save(workbook)
+    workbook = as_workbook(folder, tmp_path / "extract.xlsx")
     a, b = read_extract(folder), read_extract(workbook)
     assert b["IDS201CareContact"]["AppType"].tolist() == a["IDS201CareContact"]["AppType"].tolist()
     assert b["IDS101Referral"]["ReferralRequestReceivedDate"].tolist() == \

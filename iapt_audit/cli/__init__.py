@@ -32,14 +32,11 @@ def main():
 
 
 def _register():
-    from iapt_audit.cli import audit, synth  # noqa: F401  (each module adds its command)
+    """Each sub-command is a click command in its own module, added here."""
+    from iapt_audit.cli import audit, check, outliers, rules, synth
 
-    main.add_command(synth.synth)
-    main.add_command(audit.audit)
-    from iapt_audit.cli import outliers  # noqa: F401  (its @main.command adds `outliers`)
-    from iapt_audit.cli import check  # noqa: F401  (its @main.command adds `check`)
-    from iapt_audit.cli import rules  # noqa: F401  (its @main.command adds `rules`)
-    # more commands are registered here, one line each
+    for command in (synth.synth, check.check, audit.audit, rules.rules, outliers.outliers):
+        main.add_command(command)
 
 
 _register()

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from iapt_audit.cli import main
 from iapt_audit.progress import StageTimer
 from iapt_audit.report.atomic import atomic_path, atomic_write_text
 
@@ -27,7 +26,7 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(code.strip().upper() for value in values for code in value.split(",") if code.strip())
 
 
-@main.command("check")
+@click.command("check")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", default=None, type=click.Path(path_type=Path, file_okay=False),
               help="Folder for dq_findings.json, dq_worklist.csv and dq_items.csv (created if missing).")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from iapt_audit.cli import main
 from iapt_audit.outliers import analyse_published
 from iapt_audit.report.atomic import atomic_write_text
 from iapt_audit.stats.funnel import METHODS
@@ -22,7 +21,7 @@ DETAIL_LIMIT = 12  # funnels listed one by one; beyond this the summary is per m
 LISTED = 10        # flagged providers or hidden waits printed before "and N more"
 
 
-@main.command("outliers")
+@click.command("outliers")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Folder for outliers.json.")

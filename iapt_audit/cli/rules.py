@@ -6,11 +6,10 @@ import textwrap
 
 import click
 
-from iapt_audit.cli import main
 from iapt_audit.errors import InputError
 
 
-@main.command()
+@click.command()
 @click.argument("code", required=False)
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these codes or prefixes (repeat or comma-separate, e.g. GM0,GM08).")

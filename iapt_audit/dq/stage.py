@@ -90,31 +90,37 @@ class _LazyProviders(dict):
 
 def _suite_findings(extract: Extract, period: Period, settings: DQSettings, record_cap: int, timings: dict,
                     table_providers: _LazyProviders):
-    """Run the selected expectations of every table present through GX; one finding per code."""
+    """Run the selected expectations of every table present through GX; one finding per code.
+
+    A check's denominator needs no GX verdict: it is counted from the frame, per provider.
+    """
     checks = {check.code: check for check in suite_checks()}
-    suites, frames = {}, {}
-    for table, suite in load_suites().items():
-        if table not in extract.tables:
-            continue
-        chosen = [e for e in suite["expectations"] if settings.wants(e["meta"]["code"])]
-        if not chosen:
-            continue
-        suites[table] = {"name": table, "expectations": copy.deepcopy(chosen)}
-        frames[table] = gx_frame(table, extract.tables[table], gx_runner.referenced_columns(suites[table]))
-    if not suites:
+    chosen = {table: [e for e in suite["expectations"] if settings.wants(e["meta"]["code"])]
+              for table, suite in load_suites().items() if table in extract.tables}
+    chosen = {table: copy.deepcopy(expectations) for table, expectations in chosen.items() if expectations}
+    if not chosen:
         return
-    runs = [run for table, suite in suites.items()
-            for run in gx_runner.batches(table, frames[table], suite["expectations"])]
-    outcomes = gx_runner.validate(runs, suite_parameters(period.end), timings)
-    by_code: dict[str, list[gx_runner.ExpectationOutcome]] = defaultdict(list)
-    for outcome in outcomes:
-        by_code[outcome.expectation["meta"]["code"]].append(outcome)
+    frames = {table: gx_frame(table, extract.tables[table], gx_runner.referenced_columns({"expectations": exps}))
+              for table, exps in chosen.items()}
+    by_code: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for table, expectations in chosen.items():
+        for expectation in expectations:
+            by_code[expectation["meta"]["code"]].append((table, expectation))
+    totals = {}
     for code, parts in by_code.items():
-        frame = frames[parts[0].table]
-        applies = np.logical_or.reduce([p.applies for p in parts])
-        failing = np.unique(np.concatenate([p.failing for p in parts]))
-        kwargs = parts[0].expectation["kwargs"]
+        table = parts[0][0]
+        applies = np.logical_or.reduce([gx_runner.applicable_rows(frames[table], e) for _, e in parts])
+        totals[code] = table_providers[table].count(applies)
+
+    runs = [run for table, expectations in chosen.items()
+            for run in gx_runner.batches(table, frames[table], expectations)]
+    failing_by_code: dict[str, list[np.ndarray]] = defaultdict(list)
+    for outcome in gx_runner.validate(runs, suite_parameters(period.end), timings):
+        failing_by_code[outcome.expectation["meta"]["code"]].append(outcome.failing)
+    for code, parts in by_code.items():
+        table, expectation = parts[0]
+        failing = np.unique(np.concatenate(failing_by_code[code]))
+        kwargs = expectation["kwargs"]
         value_column = kwargs["column_list"][-1] if "column_list" in kwargs else None
-        providers = table_providers[parts[0].table]
-        yield evaluate(settings.applied(checks[code]), frame, providers, providers.count(applies), failing,
+        yield evaluate(settings.applied(checks[code]), frames[table], table_providers[table], totals[code], failing,
                        tolerance=settings.tolerance(code), record_cap=record_cap, value_column=value_column)

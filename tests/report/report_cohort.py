@@ -8,25 +8,15 @@ so provider Pi's recovery rate is (i + 3) / (i + 8) and, with 10 providers, funn
 
 from __future__ import annotations
 
-from builders import course, merge
+from builders import course, hand_worked_cohort, merge
 
 YEAR = "2024-04-01:2025-03-31"
 PEERS = [f"P{i:02d}" for i in range(1, 10)]
 
 
 def rx1_cohort() -> dict:
-    tables = merge(
-        course("REC", ["2024-05-13", "2024-05-20", "2024-06-10"], phq=[16, 10, 4], gad=[13, 9, 3],
-               received="2024-04-01", discharged="2024-06-11"),
-        course("NOTREC", ["2024-08-09", "2024-11-12"], phq=[15, 14], gad=[12, 11],
-               received="2024-04-01", discharged="2024-11-20"),
-        course("LOW", ["2024-05-01", "2024-05-08"], phq=[5, 4], gad=[4, 3], received="2024-04-20",
-               discharged="2024-05-09"),
-        course("ONCE", ["2024-06-01"], app_types=["03"], received="2024-05-01", discharged="2024-06-02"),
-        course("ASSESSED", ["2024-06-01"], app_types=["01"], received="2024-05-01", discharged="2024-06-02"),
-        course("OPEN", [], received="2024-09-01"),
-    )
-    return tables
+    """Provider RX1: the hand-worked cohort of tests/test_kpis.py."""
+    return hand_worked_cohort()
 
 
 def on_provider(tables: dict, org: str) -> dict:

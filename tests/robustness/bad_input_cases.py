@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import openpyxl
 import pandas as pd
 
-from builders import course, merge, write_extract
+from builders import as_workbook, course, merge, write_extract
 
 REF, CONTACT, ACT, SCORE = ("IDS101Referral", "IDS201CareContact", "IDS202CareActivity",
                             "IDS607CodedScoreAssessmentAct")
@@ -134,19 +133,7 @@ def _drop_provider(folder: Path) -> None:
 
 def _as_workbook(folder: Path, tweak: Callable | None = None) -> Path:
     """The extract as one workbook (a sheet per table); ``tweak(book)`` damages it."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for path in sorted(folder.glob("*.csv")):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        sheet = book.create_sheet(path.stem)
-        sheet.append(list(frame.columns))
-        for row in frame.itertuples(index=False):
-            sheet.append([v if v != "" else None for v in row])
-    if tweak:
-        tweak(book)
-    target = folder.parent / "extract.xlsx"
-    book.save(target)
-    return target
+    return as_workbook(folder, folder.parent / "extract.xlsx", tweak)
 
 
 def _to_parquet(table: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], Path]:
