@@ -9,6 +9,7 @@ record ID (``model.tables.RECORD_ID``), never an NHS number, birth date or postc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from iapt_audit.model.tables import RECORD_ID
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 ENGINES = ("great_expectations", "cross_table")
+BLANK = "(blank)"  # a missing provider code or record ID, as findings and worklists show it
 WORKLIST_COLUMNS = ["code", "severity", "table", "column", "OrgIDProv", "record_id", "value", "fix"]
 
 
@@ -111,13 +113,33 @@ class Providers:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> "Providers":
-        codes, labels = pd.factorize(frame["OrgIDProv"].astype("string").fillna("(blank)"))
-        return cls(codes.astype(np.int64), pd.Index([str(label) for label in labels]))
+        """Factorised as stored (no text copy of the column first); a missing code is "(blank)"."""
+        codes, labels = pd.factorize(frame["OrgIDProv"])
+        names = [str(label) for label in labels]
+        missing = codes < 0
+        if missing.any():
+            if BLANK not in names:
+                names.append(BLANK)
+            codes[missing] = names.index(BLANK)
+        return cls(codes.astype(np.int64, copy=False), pd.Index(names))
 
     def count(self, rows: np.ndarray) -> pd.Series:
-        """Records per provider among ``rows`` (a boolean mask or row positions)."""
-        picked = self.codes[rows]
-        return pd.Series(np.bincount(picked, minlength=len(self.labels)), index=self.labels)
+        """Records per provider among ``rows`` (a boolean mask or row positions).
+
+        A denominator mask usually holds nearly every row, so it is counted as every row less the
+        few left out: a small selection instead of copying millions of provider codes.
+        """
+        rows = np.asarray(rows)
+        if rows.dtype == bool and len(rows) == len(self.codes):
+            left_out = ~rows
+            if np.count_nonzero(left_out) < len(rows) // 2:
+                counts = self._all - np.bincount(self.codes[left_out], minlength=len(self.labels))
+                return pd.Series(counts, index=self.labels)
+        return pd.Series(np.bincount(self.codes[rows], minlength=len(self.labels)), index=self.labels)
+
+    @cached_property
+    def _all(self) -> np.ndarray:
+        return np.bincount(self.codes, minlength=len(self.labels))
 
 
 def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd.Series, failing: np.ndarray, *,
@@ -136,7 +158,7 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
                    for org in sorted(totals.index) if totals[org] or fails.get(org, 0)}
     kept = failing[:record_cap]
     spanning = check.table not in RECORD_ID
-    ids = frame["record_id" if spanning else RECORD_ID[check.table]].iloc[kept].astype("string").fillna("(blank)")
+    ids = frame["record_id" if spanning else RECORD_ID[check.table]].iloc[kept].astype("string").fillna(BLANK)
     numerator, denominator = len(failing), int(totals.sum())
     finding = Finding(check=check, numerator=numerator, denominator=denominator,
                       records=sorted(set(ids.tolist())), by_provider=by_provider, passed=True)
