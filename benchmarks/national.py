@@ -10,7 +10,8 @@ KPIs, rules, outliers), findings.json and all three audiences' reports in every 
 per stage, wall time, rows per second and the process's peak resident memory at the stage's end,
 and the ratios the performance issue sets targets for (audit over pyarrow read; Great
 Expectations over the same checks in plain pandas, measured after the audit with
-``benchmarks/dq.py``'s baseline so that its memory does not count in the audit's peak).
+``benchmarks/dq.py``'s baseline so that its memory does not count in the audit's peak; it stops if
+the two do not find the same number of failing records for every check).
 
 Run one size per process, so peaks do not mix; the scaling ratio between two sizes is read off
 two runs' JSON. Results are recorded by hand in benchmarks/RESULTS.md with the machine's description.
@@ -31,6 +32,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from iapt_audit.audit import run_audit
@@ -90,23 +92,28 @@ def pyarrow_floor(folder: Path) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-def audit_stages(folder: Path, out: Path, timer: MeasuringTimer) -> tuple[float, dict]:
-    """What ``iapt-audit audit`` does, each part a timed stage; returns the total wall time and
-    the data-quality stage's own breakdown (GX import, GX validation runs, ...)."""
+def audit_stages(folder: Path, out: Path, timer: MeasuringTimer) -> tuple[float, dict, dict]:
+    """What ``iapt-audit audit`` does, each part a timed stage; returns the total wall time, the
+    data-quality stage's own breakdown (GX import, GX validation runs, ...) and the failing
+    records GX found per check code."""
     started = time.perf_counter()
     result = run_audit(folder, timer=timer)
     with timer.stage("findings.json"):
         write_findings(result, out)
     with timer.stage("reports (3 audiences x xlsx, html)"):
         write_reports(result, out)
-    return round(time.perf_counter() - started, 2), dict(result.data_quality.timings)
+    gx_failing = {f.check.code: f.numerator for f in result.data_quality.checks
+                  if f.check.engine == "great_expectations"}
+    return round(time.perf_counter() - started, 2), dict(result.data_quality.timings), gx_failing
 
 
-def gx_against_pandas(folder: Path, gx_seconds: float, dq_timings: dict) -> dict:
+def gx_against_pandas(folder: Path, gx_seconds: float, dq_timings: dict, gx_failing: dict) -> dict:
     """The same suites evaluated in plain pandas on the same extract, against GX two ways: the
     whole GX stage (import, frame preparation, validation, findings) over pandas' frame preparation
     and masks; and GX's validation runs alone over the pandas masks alone (``benchmarks/dq.py``'s
-    measure, which leaves out the one-off import and the preparation both share)."""
+    measure, which leaves out the one-off import and the preparation both share). Stops if the
+    two do not find the same number of failing records for every check: then they are not the
+    same checks."""
     from iapt_audit.dq.gx_frames import gx_frame
     from iapt_audit.dq.gx_runner import referenced_columns
     from iapt_audit.dq.suites import load_suites, suite_parameters
@@ -120,16 +127,24 @@ def gx_against_pandas(folder: Path, gx_seconds: float, dq_timings: dict) -> dict
     frames = {table: gx_frame(table, extract.tables[table], referenced_columns(suite))
               for table, suite in suites.items()}
     prepared = time.perf_counter()
-    for table, suite in suites.items():
-        for expectation in suite["expectations"]:
-            pandas_failures(frames[table], expectation, parameters)
+    failing = [(expectation["meta"]["code"], pandas_failures(frames[table], expectation, parameters))
+               for table, suite in suites.items() for expectation in suite["expectations"]]
     checked = time.perf_counter()
+    by_code: dict[str, list] = {}
+    for code, rows in failing:
+        by_code.setdefault(code, []).append(rows)
+    pandas_failing = {code: len(np.unique(np.concatenate(parts))) for code, parts in by_code.items()}
+    if pandas_failing != gx_failing:
+        differ = sorted(c for c in pandas_failing.keys() | gx_failing.keys()
+                        if pandas_failing.get(c) != gx_failing.get(c))
+        raise SystemExit(f"GX and the pandas baseline disagree on {', '.join(differ)}: not the same checks")
     pandas_seconds, masks_seconds = round(checked - started, 2), round(checked - prepared, 2)
     return {"gx_stage_seconds": gx_seconds, "pandas_seconds": pandas_seconds,
             "gx_over_pandas": round(gx_seconds / max(pandas_seconds, 1e-9), 2),
             "gx_import_seconds": dq_timings.get("gx_import"), "gx_run_seconds": dq_timings.get("gx_run"),
             "pandas_masks_seconds": masks_seconds,
-            "gx_run_over_pandas_masks": round(dq_timings.get("gx_run", 0.0) / max(masks_seconds, 1e-9), 2)}
+            "gx_run_over_pandas_masks": round(dq_timings.get("gx_run", 0.0) / max(masks_seconds, 1e-9), 2),
+            "pandas_agrees_with_gx": True}
 
 
 def main() -> None:
@@ -148,13 +163,14 @@ def main() -> None:
                "synth_seconds": synth_seconds, "pyarrow_read_seconds": pyarrow_floor(folder)}
     gc.collect()
     timer = MeasuringTimer()  # live progress only when stderr is a terminal
-    figures["audit_seconds"], dq_timings = audit_stages(folder, out, timer)
+    figures["audit_seconds"], dq_timings, gx_failing = audit_stages(folder, out, timer)
     figures["peak_rss_gb"] = peak_rss_gb()
     figures["stages"] = timer.stages
     figures["rows"] = timer.stages["read"]["rows"]
     figures["audit_over_read"] = round(figures["audit_seconds"] / max(figures["pyarrow_read_seconds"], 1e-9), 1)
     if not args.no_gx_comparison:
-        figures["dq_gx_vs_pandas"] = gx_against_pandas(folder, timer.stages[GX_STAGE]["seconds"], dq_timings)
+        figures["dq_gx_vs_pandas"] = gx_against_pandas(folder, timer.stages[GX_STAGE]["seconds"], dq_timings,
+                                                       gx_failing)
 
     print(f"referrals {args.referrals:,} ({figures['rows']:,} rows in all tables): audit {figures['audit_seconds']} s, "
           f"pyarrow read {figures['pyarrow_read_seconds']} s ({figures['audit_over_read']}x), "

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from iapt_audit.model.tables import RECORD_ID
 
@@ -153,18 +154,19 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
     the frame's own columns of those names.
     """
     failing = np.asarray(failing, dtype=np.int64)
-    fails = providers.count(failing)
-    by_provider = {str(org): {"failing": int(fails.get(org, 0)), "total": int(totals[org])}
-                   for org in sorted(totals.index) if totals[org] or fails.get(org, 0)}
+    fails = providers.count(failing).reindex(totals.index, fill_value=0)
+    listed = (totals.to_numpy() > 0) | (fails.to_numpy() > 0)
+    by_provider = {str(org): {"failing": int(f), "total": int(t)} for org, f, t in
+                   sorted(zip(totals.index[listed], fails.to_numpy()[listed], totals.to_numpy()[listed]))}
     kept = failing[:record_cap]
     spanning = check.table not in RECORD_ID
-    ids = frame["record_id" if spanning else RECORD_ID[check.table]].iloc[kept].astype("string").fillna(BLANK)
+    ids = _take(frame["record_id" if spanning else RECORD_ID[check.table]], kept).astype("string").fillna(BLANK)
     numerator, denominator = len(failing), int(totals.sum())
     finding = Finding(check=check, numerator=numerator, denominator=denominator,
                       records=sorted(set(ids.tolist())), by_provider=by_provider, passed=True)
     finding.passed = tolerance.allows(numerator, finding.percent)
     column = value_column if value_column is not None else check.column
-    values = (frame[column].iloc[kept].astype("string").fillna("") if column in frame
+    values = (_take(frame[column], kept).astype("string").fillna("") if column in frame
               else pd.Series("", index=ids.index, dtype="string"))
     worklist = pd.DataFrame({
         "code": check.code, "severity": check.severity,
@@ -174,3 +176,20 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
         "value": values.to_numpy(),
         "fix": check.fix}, index=range(len(kept)), columns=WORKLIST_COLUMNS)
     return finding, worklist
+
+
+def _take(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """``column.iloc[positions]`` (sorted positions), one Arrow chunk at a time for text columns.
+
+    Why: pandas' take on a text column of many Arrow chunks (71 for 8M contacts) costs about
+    10 ms however few rows it takes; per chunk it is under 1 ms, and a finding takes two columns
+    for each of some 65 checks.
+    """
+    if not isinstance(column.array, pd.arrays.ArrowStringArray):
+        return column.iloc[positions]
+    chunked = column.array.__arrow_array__()
+    lengths = np.array([len(chunk) for chunk in chunked.chunks], dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    chunk_of = np.searchsorted(starts, positions, side="right") - 1
+    parts = [chunked.chunk(c).take(pa.array(positions[chunk_of == c] - starts[c])) for c in np.unique(chunk_of)]
+    return pd.Series(pa.chunked_array(parts, type=chunked.type), dtype=column.dtype)
