@@ -100,9 +100,9 @@ def clean_tables() -> dict[str, list]:
     t["IDS603PresentingComplaints"] += [descriptor("R03", "F32.1"), descriptor("H1", "83482000", "04")]
     t["IDS606CodedScoreAssessmentRefer"] += [score606("R03", PHQ9, 12, "2024-11-15")]
     t["IDS001MPI"] += [
-        {"LocalPatientId": "P-R01", "NHSNumber": "9434765919", "EthnicCategory": "A"},
-        {"LocalPatientId": "P-R02", "NHSNumber": "4010232137", "EthnicCategory": "Z"},
-        {"LocalPatientId": "P-R03", "NHSNumber": "1234567881", "EthnicCategory": "M"},
+        {"LocalPatientId": "P-R01", "NHSNumber": "9990000018", "EthnicCategory": "A"},
+        {"LocalPatientId": "P-R02", "NHSNumber": "9990000026", "EthnicCategory": "Z"},
+        {"LocalPatientId": "P-R03", "NHSNumber": "9990000131", "EthnicCategory": "M"},
         {"LocalPatientId": "P-H1", "NHSNumber": None, "EthnicCategory": "99"}]
     t["IDS004EmpStatus"] += [{"LocalPatientId": "P-R01", "EmployStatus": "01"},
                              {"LocalPatientId": "P-R02", "EmployStatus": "ZZ"}]
@@ -165,8 +165,8 @@ def defect_tables() -> dict[str, list]:
                        {"LocalPatientId": "P-DQ081", "EthnicCategory": "A"},
                        {"LocalPatientId": "P-DQ082", "EthnicCategory": None},
                        {"LocalPatientId": "P-DQ083", "EthnicCategory": "Q"},
-                       {"LocalPatientId": "P-DQ084", "NHSNumber": "9434765918", "EthnicCategory": "A"},
-                       {"LocalPatientId": "P-DQ084b", "NHSNumber": "1234567890", "EthnicCategory": "A"},
+                       {"LocalPatientId": "P-DQ084", "NHSNumber": "9990000017", "EthnicCategory": "A"},
+                       {"LocalPatientId": "P-DQ084b", "NHSNumber": "9990000000", "EthnicCategory": "A"},
                        {"LocalPatientId": "P-DQ112", "EthnicCategory": "A", "PersonBirthDate": "1990-31-31"}]
     t["IDS004EmpStatus"] += [{"LocalPatientId": "P-DQ090", "EmployStatus": None},
                              {"LocalPatientId": "P-DQ091", "EmployStatus": "11"}]

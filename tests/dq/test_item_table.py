@@ -24,7 +24,7 @@ def items(tmp_path_factory):
         for i, (med, cons) in enumerate([("02", "01"), ("ZZ", "98"), ("UU", "11"), ("9", None)])]
     write_extract(folder, {"IDS101Referral": referrals, "IDS201CareContact": contacts})
     pd.DataFrame({"OrgIDProv": "RX1", "LocalPatientId": ["P1", "P2", "P3"],
-                  "NHSNumber": ["9434765919", "1234567890", None]}).to_csv(folder / "IDS001MPI.csv", index=False)
+                  "NHSNumber": ["9990000018", "9990000000", None]}).to_csv(folder / "IDS001MPI.csv", index=False)
     table = item_table(read_extract(folder, identifiers=True))
     return table.set_index(["OrgIDProv", "table", "item"])
 

@@ -7,12 +7,13 @@ from iapt_audit.dq.nhs_number import nhs_number_valid
 
 def test_check_digit():
     numbers = pd.Series({
-        "nhs_example": "9434765919",    # NHS Digital's published example
-        "spaced": "943 476 5919",
-        "wrong_digit": "9434765918",
-        "sum_308": "9434765870",       # 308 mod 11 = 0 -> check digit 0: valid
-        "sum_210": "1234567890",       # 210 mod 11 = 1 -> check digit 10: never valid
-        "sum_208": "1234567881",       # 208 mod 11 = 10 -> check digit 1
+        # weights 10..2 on the first nine digits; check digit = 11 - (sum mod 11), 11 -> 0, 10 -> invalid
+        "valid": "9990000018",    # 9*10+9*9+9*8+1*2 = 245, 245 mod 11 = 3 -> check digit 8
+        "spaced": "999 000 0018",
+        "wrong_digit": "9990000017",
+        "sum_253": "9990000050",       # 243+5*2 = 253, 253 mod 11 = 0 -> check digit 0: valid
+        "sum_243": "9990000000",       # 243 mod 11 = 1 -> check digit 10: never valid
+        "sum_252": "9990000131",       # 243+1*3+3*2 = 252, 252 mod 11 = 10 -> check digit 1
         "too_short": "123456789",
         "letters": "12345678AB",
         "blank": None,
@@ -20,5 +21,5 @@ def test_check_digit():
     result = nhs_number_valid(numbers)
     assert result.isna().to_dict() == {name: name == "blank" for name in numbers.index}
     assert result.dropna().astype(bool).to_dict() == {
-        "nhs_example": True, "spaced": True, "wrong_digit": False, "sum_308": True, "sum_210": False,
-        "sum_208": True, "too_short": False, "letters": False}
+        "valid": True, "spaced": True, "wrong_digit": False, "sum_253": True, "sum_243": False,
+        "sum_252": True, "too_short": False, "letters": False}

@@ -23,7 +23,7 @@ import planted
 
 PERIOD = Period.parse(planted.PERIOD)
 START = pd.Timestamp("2024-04-01")
-VALID_NHS_NUMBERS = ("9434765919", "4010232137", "1234567881", "9434765870")  # hand-checked, test_nhs_number
+VALID_NHS_NUMBERS = ("9990000018", "9990000026", "9990000131", "9990000050")  # hand-checked, test_nhs_number
 
 
 def day(offset: int) -> str:
@@ -236,6 +236,6 @@ def _fixed_courses():
         t["IDS202CareActivity"].append(planted.activity(f"R00-A{i}", f"R00-C{i}"))
         t["IDS607CodedScoreAssessmentAct"] += [planted.score607(f"R00-A{i}", PHQ9, 10),
                                                 planted.score607(f"R00-A{i}", GAD7, 8)]
-    t["IDS001MPI"].append({"LocalPatientId": "P00", "EthnicCategory": "A", "NHSNumber": "9434765919"})
+    t["IDS001MPI"].append({"LocalPatientId": "P00", "EthnicCategory": "A", "NHSNumber": "9990000018"})
     t["IDS004EmpStatus"].append({"LocalPatientId": "P00", "EmployStatus": "01"})
     return t

@@ -18,9 +18,9 @@ from iapt_audit.report.findings import write_findings
 from iapt_audit.report.writer import write_reports
 
 PATIENTS = [  # LocalPatientId, NHS number, birth date, postcode
-    ("P1", "9434765919", "1961-07-23", "LS1 4AP"),      # a valid check digit
-    ("P7", "1234567890", "1948-02-29", "SW1A 2AA"),     # an invalid check digit: a DQ failure
-    ("P8", "9434765870", "2001-11-05", "M60 1QD"),
+    ("P1", "9990000018", "1961-07-23", "LS1 4AP"),      # a valid check digit
+    ("P7", "9990000000", "1948-02-29", "SW1A 2AA"),     # an invalid check digit: a DQ failure
+    ("P8", "9990000050", "2001-11-05", "M60 1QD"),
 ]
 
 

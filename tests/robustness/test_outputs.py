@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from bad_input_cases import PERIOD, REF, _frame, _path, base_extract
 from iapt_audit.cli import main
 
-NHS_NUMBER, BIRTH_DATE, POSTCODE = "9434765919", "1971-02-28", "LS1 4AP"
-LEAKS = [NHS_NUMBER, "943 476 5919", "943-476-5919", BIRTH_DATE, "28/02/1971", "1971-02-28T", "LS1 4AP", "LS14AP"]
+NHS_NUMBER, BIRTH_DATE, POSTCODE = "9990000018", "1971-02-28", "LS1 4AP"
+LEAKS = [NHS_NUMBER, "999 000 0018", "943-476-5919", BIRTH_DATE, "28/02/1971", "1971-02-28T", "LS1 4AP", "LS14AP"]
 FORMULAS = ["=HYPERLINK(\"http://evil\")", "+SUM(1,2)", "-2+3", "@cmd"]
 SCRIPT = "<script>alert(1)</script>"
 

@@ -20,8 +20,9 @@ def mod11_valid(number: str) -> bool:
 
 
 def test_check_digits_of_known_numbers():
-    # 943 476 5919 is the NHS's own worked example; 401 023 2137 another valid number
-    assert ids.check_digits(np.array([943476591, 401023213])).tolist() == [9, 7]
+    # by hand: 999000001 -> 243 + 1*2 = 245, 245 % 11 = 3, check 8; 999000013 -> 243 + 3 + 6 = 252,
+    # 252 % 11 = 10, check 1; 999000005 -> 243 + 10 = 253, 253 % 11 = 0, check 0
+    assert ids.check_digits(np.array([999000001, 999000013, 999000005])).tolist() == [8, 1, 0]
 
 
 def test_stems_whose_check_digit_would_be_10_are_skipped():
