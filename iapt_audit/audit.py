@@ -12,7 +12,7 @@ import pandas as pd
 
 from iapt_audit import __version__
 from iapt_audit.dq import DataQualityResult, DQSettings, run_data_quality
-from iapt_audit.io.extract import Extract, read_extract
+from iapt_audit.io.extract import read_extract
 from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
 from iapt_audit.model.thresholds import scales_with_overrides
 from iapt_audit.pathway import Pathways, derive_pathways
@@ -73,13 +73,17 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     settings = dq_settings or DQSettings.from_config(config, select=_codes_for("DQ", select),
                                                      ignore=_codes_for("DQ", ignore))
     data_quality = run_data_quality(extract, chosen, progress=timer, pathways=pathways, settings=settings)
-    extract.drop_identifiers()
+    submitted = extract.providers
+    # later stages read only the pathways: release the raw tables (identifiers with them) before
+    # the rules, the stage with the highest memory peak at national scale
+    del extract
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
     with timer.stage("rules", rows=len(pathways.referrals)):
         rules = run_rules(pathways, chosen, config={k: v for k, v in config.items() if k != "audit"},
                           select=_codes_for("GM", select), ignore=_codes_for("GM", ignore))
-    result = AuditResult(source=str(path), period=chosen, providers=_providers(extract, kpis), kpis=kpis,
+    providers = sorted(set(submitted) | (set(kpis.index) - {ALL_PROVIDERS}))
+    result = AuditResult(source=str(path), period=chosen, providers=providers, kpis=kpis,
                          pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages)
     with timer.stage("outliers", rows=len(result.providers)):
         result.outliers = provider_outliers(kpis, rules)
@@ -120,6 +124,3 @@ def provider_outliers(kpis: pd.DataFrame, rules: list) -> list[dict]:
         entries.append(entry)
     return [entry for entry in entries if entry is not None]
 
-
-def _providers(extract: Extract, kpis: pd.DataFrame) -> list[str]:
-    return sorted(set(extract.providers) | (set(kpis.index) - {ALL_PROVIDERS}))
