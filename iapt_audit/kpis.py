@@ -72,12 +72,17 @@ STANDARDS = {
 }
 
 
-def percentage(numerator, denominator):
-    """100 × numerator / denominator, NaN where the denominator is not positive (vectorised)."""
+def ratio(numerator, denominator, scale: float = 1.0):
+    """scale × numerator / denominator, NaN where the denominator is not positive (vectorised)."""
     numerator = np.asarray(numerator, dtype="float64")
     denominator = np.asarray(denominator, dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+        return np.where(denominator > 0, scale * numerator / denominator, np.nan)
+
+
+def percentage(numerator, denominator):
+    """100 × numerator / denominator, NaN where the denominator is not positive (vectorised)."""
+    return ratio(numerator, denominator, 100.0)
 
 
 def referral_masks(referrals: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -142,8 +147,7 @@ def compute_kpis(referrals: pd.DataFrame, contacts: pd.DataFrame, period: Period
             continue
         den = sums[m.denominator].astype("int64")
         out[f"{m.name}__den"] = den
-        value = percentage(num, den) if m.kind == "percentage" else percentage(num, den) / 100.0
-        out[m.name] = pd.Series(value, index=sums.index)
+        out[m.name] = pd.Series(ratio(num, den, 100.0 if m.kind == "percentage" else 1.0), index=sums.index)
     return pd.DataFrame(out)
 
 
