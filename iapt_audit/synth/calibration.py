@@ -4,7 +4,9 @@ Why one table: the generator draws every provider's own rates around these value
 push one provider away from them, and the tests check the generated data against the same
 targets. A figure with a source tag comes from the domain reference (iapt-dataset.md §5, [AN]);
 one marked "assumption" is a plausible value the reference does not give, chosen so the derived
-national measures land on the sourced ones.
+national measures land on the sourced ones. "[monthly Mxxx]" is NHS Digital's monthly England
+figure summed over April 2024 - March 2025 (shared/data/published/monthly, measure IDs as in
+tidy/metadata_measures_monthly.csv).
 """
 
 from __future__ import annotations
@@ -25,21 +27,49 @@ RATES: dict[str, tuple[float, float, str]] = {
     "first_group": (0.05, 0.40, "assumption: a group session before individual therapy"),
     "hi_only": (0.35, 0.30, "assumption: courses that start at high intensity"),
     "stepped_up": (0.15, 0.30, "assumption: courses stepped up from low to high intensity"),
-    "dna": (0.10, 0.25, "assumption (the brief): about 1 contact in 10 is a DNA (code 3)"),
+    "dna": (0.09, 0.25, "DNAs (code 3) are 9.0% of appointments: 760,141 of 8,408,692 [monthly M084/M082]"),
     "followup": (0.15, 0.40, "assumption: finished courses with a follow-up (AppType 06)"),
     "assessment_scores": (0.60, 0.40, "assumption: referrals with referral-level (IDS606) scores"),
     "last_score_recorded": (0.97, 0.50, "assumption: paired-score completeness among finished courses"),
+    "employment_support": (0.10, 0.40, "tuned: courses with employment-adviser contacts, so that there are "
+                                       "0.23 per referral accessing services (279,687 for 1,196,618 "
+                                       "[monthly M099/M031])"),
 }
 
 # Share of step-ups made as a new referral (SourceOfReferralIAPT "N1", same patient). Assumption.
 STEP_UP_BY_REREFERRAL = 0.35
 # Among contacts that did not take place: patient cancelled (2), provider cancelled (4), and
-# arrived late and not seen (7), relative to the DNA rate. Assumption.
-NON_ATTENDANCE_MIX = {"3": 1.0, "2": 0.5, "4": 0.3, "7": 0.05}
-LATE_BUT_SEEN = 0.03             # attended contacts coded 6 rather than 5 (assumption)
+# arrived late and not seen (7), relative to the DNA rate: 890,407, 433,146 and 21,352 against
+# 760,141 DNAs [monthly M083/M085/M088/M084], so a quarter of all appointments do not happen.
+NON_ATTENDANCE_MIX = {"3": 1.0, "2": 1.17, "4": 0.57, "7": 0.03}
+LATE_BUT_SEEN = 0.0125           # attended contacts coded 6: 78,164 of 6,277,916 [monthly M087/M086]
 UNPLANNED = 0.01                 # attended contacts with PlannedCareContIndicator "N" (assumption)
 MID_SESSION_SCORED = 0.85        # sessions between first and last with PHQ-9 and ADSM (assumption)
 REVIEW_AND_TREATMENT = 0.05      # later treatment sessions coded 05 (assumption)
+
+# Employment support (AppType 10, therapy 1098051000000103, iapt-dataset.md §1.5): a course with
+# an employment adviser has 1 + negative binomial(mean, shape) attended adviser contacts, between
+# its first and last treatment session (assumption; the rate above fixes contacts per referral).
+# They are not treatment contacts (§1.5 AppType) and carry no scores. One adviser per five
+# therapists (assumption).
+EMPLOYMENT_SUPPORT_EXTRA = (3.0, 2.0)
+ADVISERS_PER_THERAPIST = 0.2
+
+# WSAS (Work and Social Adjustment Scale, §2.1, §2.3): five items, each 0-8 (G21 §7.8), recorded
+# with PHQ-9 and the ADSM; no caseness or recovery use, so never an ADSM. Recorded at every first
+# and last scored session, since WSAS is paired almost wherever PHQ-9 is (631,547 of 658,579
+# finished courses [monthly M217/M201]), and at a share of the other scored occasions (assessment
+# and middle sessions: assumption, tuned to the brief's ~25 million scores for 1.8 million
+# referrals). The work item is not applicable (not recorded) for one patient in seven: 534,033
+# paired against 631,547 for home management [monthly M212/M217]. Intake means are in INTAKE.
+WSAS_ITEMS = ("WSAS_Work", "WSAS_HomeManagement", "WSAS_SocialLeisure", "WSAS_PrivateLeisure",
+              "WSAS_Relationships")
+WSAS_RECORDED = 0.32
+WSAS_WORK_NOT_APPLICABLE = 0.15
+WSAS_HIGH = 8                    # each item's top score; the data set's work 9 = "not applicable" is not used
+# Share of the referral's proportional PHQ-9/ADSM improvement that WSAS shows by the last session:
+# last item means are ~72% of the first (2.67 of 3.68 on work) [monthly M215/M213 etc.]. Tuned.
+WSAS_RESPONSE = 0.58
 
 # Waiting times in days (lognormal median, sigma). A fast and a slow component: the share of the
 # slow one is the provider's "slow_start" rate. Gives ~90% within 42 days, ~98% within 126.
@@ -71,8 +101,11 @@ DESCRIPTOR_MISSING = 0.05        # assessed referrals without a problem descript
 INTAKE = {
     "PHQ9": (14.5, 5.5, 0), "GAD7": (12.5, 4.5, 0), "SPIN": (42.0, 13.0, 0), "PDSS": (15.0, 5.0, 0),
     "PCL5": (50.0, 14.0, 0), "OCI": (62.0, 24.0, 0), "HAI": (27.0, 7.0, 0), "MI_Alone": (3.2, 0.8, 2),
+    # WSAS items: mean first score of finished paired courses [monthly M213/M218/M223/M228/M233]; sd assumption
+    "WSAS_Work": (3.7, 2.3, 0), "WSAS_HomeManagement": (3.6, 2.3, 0), "WSAS_SocialLeisure": (4.3, 2.3, 0),
+    "WSAS_PrivateLeisure": (3.5, 2.3, 0), "WSAS_Relationships": (3.6, 2.3, 0),
 }
-INTAKE_CORRELATION = 0.6         # PHQ-9 with the anxiety measure (assumption)
+INTAKE_CORRELATION = 0.6         # PHQ-9 with the anxiety measure, and with each WSAS item (assumption)
 # Proportional improvement by the last session: normal(mean + provider effect, sd). Tuned so that
 # ~50% of finishers at caseness recover (50.5% in 2024-25) and ~67% improve reliably (67.5%) [AN].
 RESPONSE = (0.49, 0.36)

@@ -1,10 +1,14 @@
 """Care contacts (IDS201) and care activities (IDS202) of a chunk, laid out from its schedule.
 
-Four kinds of contact: the attended assessment (AppType 01; an assess-and-treat first contact is
+Five kinds of contact: the attended assessment (AppType 01; an assess-and-treat first contact is
 the first session instead), the attended treatment sessions (02, 03 first if combined, some 05
-reviews), appointments that did not happen (DNA 3, cancellations 2 and 4, late and not seen 7)
-scattered over the referral's life, and follow-ups (06) after discharge. Every attended
-treatment session has one care activity carrying its therapy's SNOMED code, and its scores.
+reviews), employment-support contacts (10) during a course, appointments that did not happen
+(DNA 3, cancellations 2 and 4, late and not seen 7) scattered over the referral's life, and
+follow-ups (06) after discharge. Every attended treatment session has one care activity carrying
+its therapy's SNOMED code, and its scores; every employment-support contact has one carrying the
+employment-support code and no scores. Employment support is not treatment ([MM20] M076, §1.5
+AppType), so those contacts fall between the first and the last session: they change neither the
+session counts nor the last contact of a course.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from iapt_audit.synth.draw import categorical, uniform_days
 from iapt_audit.synth.pathways import NOT_SEEN, TREATED, Plan
 from iapt_audit.synth.timeline import Schedule
 
-APP_TYPES = ["01", "02", "03", "05", "06"]
-ASSESS, TREAT, COMBINED, REVIEW, FOLLOW_UP = range(5)
+APP_TYPES = ["01", "02", "03", "05", "06", "10"]
+ASSESS, TREAT, COMBINED, REVIEW, FOLLOW_UP, EMPLOYMENT_SUPPORT = range(6)
 ATTEND_CODES = ["5", "6"] + list(cal.NON_ATTENDANCE_MIX)
 NOT_SEEN_APPOINTMENTS = 0.6      # mean booked-but-missed assessments of a referral never seen
 FOLLOW_UP_DELAY = (30, 120)      # days after discharge
 DURATION = {"assessment": (40, 60), "li": (25, 45), "hi": (50, 60), "group": (90, 120),
-            "follow_up": (20, 40)}   # minutes, uniform
+            "follow_up": (20, 40), "employment_support": (30, 60)}   # minutes, uniform (assumption)
 
 
 @dataclass
@@ -43,11 +47,16 @@ class Contacts:
     def __len__(self) -> int:
         return len(self.ref)
 
+    @property
+    def has_activity(self) -> np.ndarray:
+        """Contacts with a care activity (IDS202): treatment sessions and employment support."""
+        return (self.session >= 0) | (self.app == EMPLOYMENT_SUPPORT)
+
 
 def build_contacts(plan: Plan, sched: Schedule, rng: np.random.Generator, dna_rate: np.ndarray,
                    end_day: int) -> Contacts:
     """All contacts of the chunk, ordered by referral and date."""
-    parts = [_assessments(plan, sched, rng), _sessions(plan, sched, rng),
+    parts = [_assessments(plan, sched, rng), _sessions(plan, sched, rng), _employment_support(plan, sched, rng),
              _missed(plan, sched, rng, dna_rate, end_day), _follow_ups(plan, sched, rng, end_day)]
     merged = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     order = np.lexsort((merged["day"], merged["ref"]))
@@ -91,11 +100,29 @@ def _sessions(plan, sched, rng):
     return rows
 
 
+def employment_support_planned(plan: Plan) -> np.ndarray:
+    """Employment-support contacts planned per referral: courses (two or more sessions) only."""
+    return np.where(plan.employment_support & (plan.n_treat >= 2), plan.n_es, 0)
+
+
+def _employment_support(plan, sched, rng):
+    """Attended AppType 10 contacts on days between the first and last session within the period."""
+    sessions = np.bincount(sched.sess_ref, minlength=len(plan))
+    start = np.cumsum(sessions) - sessions
+    course = np.flatnonzero((employment_support_planned(plan) > 0) & (sessions >= 2))
+    first, last = sched.sess_day[start[course]], sched.sess_day[start[course] + sessions[course] - 1]
+    count = plan.n_es[course]
+    ref = np.repeat(course, count)
+    low, span = np.repeat(first, count), np.repeat(last - first + 1, count)
+    day = low + np.floor(rng.random(len(ref)) * span).astype(np.int64)
+    return _rows(ref, day, EMPLOYMENT_SUPPORT, 0, rng, "employment_support")
+
+
 def _missed(plan, sched, rng, dna_rate, end_day):
     """Appointments that did not happen, so that DNAs are about ``dna_rate`` of all contacts."""
     mix = cal.NON_ATTENDANCE_MIX
     missed_share = dna_rate[plan.prov] * sum(mix.values()) / mix["3"]
-    attended = plan.n_treat + ((plan.path != NOT_SEEN) & ~plan.combined)
+    attended = plan.n_treat + ((plan.path != NOT_SEEN) & ~plan.combined) + employment_support_planned(plan)
     mean = np.where(plan.path == NOT_SEEN, NOT_SEEN_APPOINTMENTS, missed_share / (1 - missed_share) * attended)
     count = rng.poisson(mean)
     ref = np.repeat(np.arange(len(plan)), count)

@@ -1,7 +1,7 @@
 """Generate a synthetic multi-provider extract, chunk by chunk, straight to disk.
 
-Why chunks: a national-scale extract (1.8 million referrals, ~12 million contacts, tens of
-millions of scores) must fit in a few GB. Referrals are numbered in provider order and generated
+Why chunks: a national-scale extract (1.8 million referrals, about 9 million contacts and 25
+million scores) must fit in a few GB. Referrals are numbered in provider order and generated
 100,000 at a time; each chunk has its own random generator seeded from (seed, chunk number), so
 the output depends only on the arguments and is byte-identical run to run.
 """
@@ -79,12 +79,12 @@ def generate(out, providers: int = 12, referrals: int = 24000, seed: int = 1, fm
             sched = schedule(plan, rng, end_day)
             contacts = build_contacts(plan, sched, rng, provs.rates["dna"], end_day)
             arrays = ChunkArrays(plan, sched, contacts, session_scores(plan, sched, rng),
-                                 assessment_scores(plan, sched), patients(plan, rng, nhs_numbers),
+                                 assessment_scores(plan, sched, rng), patients(plan, rng, nhs_numbers),
                                  contact_offset, activity_offset)
             for name, table in chunk_tables(arrays, provs).items():
                 writers.write(name, table)
             contact_offset += len(contacts)
-            activity_offset += int((contacts.session >= 0).sum())
+            activity_offset += int(contacts.has_activity.sum())
             for pattern, mask in touched.items():
                 touched_ids.append(gidx[mask])
                 touched_patterns.append(np.full(int(mask.sum()), pattern))

@@ -8,7 +8,8 @@ knowing how dates are computed.
 
 Stepped care: a course is low intensity only, high intensity only, or low then high. A share of
 step-ups is made as a new referral (SourceOfReferralIAPT "N1") for the same patient: the
-referral before it in the chunk becomes its low-intensity parent.
+referral before it in the chunk becomes its low-intensity parent. Alongside therapy, a share of
+courses also sees an employment adviser (AppType 10 contacts, not treatment).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Plan:
     descriptor: np.ndarray    # index into tools.DESCRIPTOR_CODES, tools.NO_DESCRIPTOR = none recorded
     phq0: np.ndarray          # PHQ-9 at intake
     adsm0: np.ndarray         # anxiety measure at intake (tool: tools.ADSM_BY_DESCRIPTOR[descriptor])
+    wsas0: np.ndarray         # WSAS items at intake, one column per calibration.WSAS_ITEMS
+    work_not_applicable: np.ndarray  # the WSAS work item is not recorded (not in work by choice, retired)
     response: np.ndarray      # proportional improvement by the last session
     heap: np.ndarray          # discharged at the recovery threshold (GM06)
     sparse_scores: np.ndarray  # only the first session scored (GM08)
@@ -59,6 +62,9 @@ class Plan:
     hi_therapy: np.ndarray    # index into calibration.HI_THERAPIES
     li_therapist: np.ndarray
     hi_therapist: np.ndarray
+    employment_support: np.ndarray  # a course that also sees an employment adviser
+    n_es: np.ndarray          # attended employment-support contacts planned (if employment_support)
+    es_adviser: np.ndarray
 
     def __len__(self) -> int:
         return len(self.gidx)
@@ -120,7 +126,7 @@ def draw_plan(rng: np.random.Generator, gidx: np.ndarray, providers: Providers,
 
     descriptor = categorical(rng, cal.DESCRIPTORS, n)
     descriptor[rng.random(n) < cal.DESCRIPTOR_MISSING] = tools.NO_DESCRIPTOR
-    phq0, adsm0 = _intake_scores(rng, descriptor)
+    phq0, adsm0, wsas0 = _intake_scores(rng, descriptor)
     li_group = (n_li > 1) & (rng.random(n) < rate["li_group"])
     ntreat = n_li + n_hi
     return Plan(
@@ -133,7 +139,8 @@ def draw_plan(rng: np.random.Generator, gidx: np.ndarray, providers: Providers,
         gap_second=np.where(rng.random(n) < rate["gap_over_90"], uniform_days(rng, cal.LONG_GAP, n),
                             lognormal_days(rng, cal.SECOND_SESSION_GAP, n, minimum=2)),
         gap_step=lognormal_days(rng, cal.STEP_UP_GAP, n, minimum=7),
-        parent=parent, descriptor=descriptor, phq0=phq0, adsm0=adsm0,
+        parent=parent, descriptor=descriptor, phq0=phq0, adsm0=adsm0, wsas0=wsas0,
+        work_not_applicable=rng.random(n) < cal.WSAS_WORK_NOT_APPLICABLE,
         response=rng.normal(cal.RESPONSE[0] + providers.response_shift[prov], cal.RESPONSE[1]),
         heap=np.zeros(n, bool), sparse_scores=np.zeros(n, bool),
         record_last=rng.random(n) < rate["last_score_recorded"],
@@ -144,6 +151,9 @@ def draw_plan(rng: np.random.Generator, gidx: np.ndarray, providers: Providers,
         hi_therapy=categorical(rng, cal.HI_THERAPIES, n),
         li_therapist=rng.integers(0, providers.therapists[prov]),
         hi_therapist=rng.integers(0, providers.therapists[prov]),
+        employment_support=rng.random(n) < rate["employment_support"],
+        n_es=1 + extra_count(rng, cal.EMPLOYMENT_SUPPORT_EXTRA, n),
+        es_adviser=rng.integers(0, np.maximum(1, providers.therapists[prov] * cal.ADVISERS_PER_THERAPIST).astype(np.int64)),
     )
 
 
@@ -162,12 +172,15 @@ def _step_up_pairs(rng, stepped, prov, ref_day, end_day) -> np.ndarray:
     return np.where(child, before, -1)
 
 
-def _intake_scores(rng, descriptor) -> tuple[np.ndarray, np.ndarray]:
-    """Correlated PHQ-9 and anxiety-measure scores at intake, on each tool's own scale."""
+def _intake_scores(rng, descriptor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PHQ-9, anxiety-measure and WSAS item scores at intake, each correlated with PHQ-9, on each
+    tool's own scale."""
     n = len(descriptor)
     z_phq = rng.standard_normal(n)
     rho = cal.INTAKE_CORRELATION
     z_adsm = rho * z_phq + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
+    z_wsas = rho * z_phq[:, None] + np.sqrt(1 - rho ** 2) * rng.standard_normal((n, len(tools.WSAS)))
     adsm = tools.ADSM_BY_DESCRIPTOR[descriptor]
     phq = tools.to_scale(tools.INTAKE_MEAN[tools.PHQ9] + tools.INTAKE_SD[tools.PHQ9] * z_phq, tools.PHQ9)
-    return phq, tools.to_scale(tools.INTAKE_MEAN[adsm] + tools.INTAKE_SD[adsm] * z_adsm, adsm)
+    wsas = tools.to_scale(tools.INTAKE_MEAN[tools.WSAS] + tools.INTAKE_SD[tools.WSAS] * z_wsas, tools.WSAS)
+    return phq, tools.to_scale(tools.INTAKE_MEAN[adsm] + tools.INTAKE_SD[adsm] * z_adsm, adsm), wsas

@@ -51,7 +51,9 @@ SCHEMAS = {name: pa.schema(columns) for name, columns in {
 DATASET_VERSION = "2.1"
 ICD10 = "01"                     # FindSchemeInUse: ICD-10
 GROUP_TWO_FACILITATORS = 9       # groups of this size or more have two facilitators (assumption)
-THERAPY_CODES = list(cal.LI_THERAPIES) + list(cal.HI_THERAPIES) + list(cal.GROUP_THERAPY.values())
+EMPLOYMENT_SUPPORT_CODE = "1098051000000103"   # therapy type "employment support" (§1.5)
+THERAPY_CODES = list(cal.LI_THERAPIES) + list(cal.HI_THERAPIES) + list(cal.GROUP_THERAPY.values()) + \
+    [EMPLOYMENT_SUPPORT_CODE]
 
 
 @dataclass
@@ -87,11 +89,11 @@ def chunk_tables(chunk: ChunkArrays, providers: Providers) -> dict[str, pa.Table
     ref_ids = ids.service_request_ids(plan.gidx + 1)
     contact_ids = ids.contact_ids(chunk.contact_offset + np.arange(1, len(contacts) + 1))
 
-    is_act = contacts.session >= 0
-    act_contact = np.flatnonzero(is_act)
+    act_contact = np.flatnonzero(contacts.has_activity)
     act_numbers = chunk.activity_offset + np.arange(1, len(act_contact) + 1)
+    act_session = contacts.session[act_contact]
     act_of_session = np.empty(len(sched.sess_ref), np.int64)
-    act_of_session[contacts.session[act_contact]] = act_numbers
+    act_of_session[act_session[act_session >= 0]] = act_numbers[act_session >= 0]
     act_ids = ids.activity_ids(act_numbers)
 
     people = dict(chunk.people)
@@ -144,34 +146,40 @@ def chunk_tables(chunk: ChunkArrays, providers: Providers) -> dict[str, pa.Table
         "IDS606CodedScoreAssessmentRefer": _table("IDS606CodedScoreAssessmentRefer", {
             "OrgIDProv": org.take(pa.array(plan.prov[a_scores.owner])),
             "ServiceRequestId": ref_ids.take(pa.array(a_scores.owner)),
-            "CodedAssToolType": pa.array(tools.SNOMED[a_scores.tool], S),
+            "CodedAssToolType": pa.array(tools.SNOMED, S).take(pa.array(a_scores.tool)),
             "PersScore": pa.array(a_scores.score, F),
             "AssToolCompDate": _dates(a_scores.day),
         }),
         "IDS607CodedScoreAssessmentAct": _table("IDS607CodedScoreAssessmentAct", {
             "OrgIDProv": org.take(pa.array(plan.prov[sched.sess_ref[s_scores.owner]])),
             "CareActId": ids.activity_ids(act_of_session[s_scores.owner]),
-            "CodedAssToolType": pa.array(tools.SNOMED[s_scores.tool], S),
+            "CodedAssToolType": pa.array(tools.SNOMED, S).take(pa.array(s_scores.tool)),
             "PersScore": pa.array(s_scores.score, F),
         }),
     }
 
 
 def _activities(plan, sched, contacts, act_contact, org) -> dict[str, pa.Array]:
-    """IDS202 therapy code, therapist and duration of each session's care activity."""
+    """IDS202 therapy code, care professional and duration of each care activity: a session's
+    therapy and therapist, or employment support and the referral's employment adviser."""
     session = contacts.session[act_contact]
-    ref = sched.sess_ref[session]
-    li = sched.sess_li[session]
-    group = sched.sess_group[session]
+    adviser = session < 0                      # an employment-support contact
+    at = np.maximum(session, 0)
+    ref = contacts.ref[act_contact]
+    li = sched.sess_li[at] & ~adviser
+    group = sched.sess_group[at] & ~adviser
     n_li = len(cal.LI_THERAPIES)
     group_code = len(cal.LI_THERAPIES) + len(cal.HI_THERAPIES) + np.where(li, 0, 1)
-    therapy = np.where(group, group_code, np.where(li, plan.li_therapy[ref], n_li + plan.hi_therapy[ref]))
+    therapy = np.select([adviser, group, li], [len(THERAPY_CODES) - 1, group_code, plan.li_therapy[ref]],
+                        n_li + plan.hi_therapy[ref])
     therapist = np.where(li, plan.li_therapist[ref], plan.hi_therapist[ref])
+    staff = pc.if_else(pa.array(adviser), ids.record_ids("E", plan.es_adviser[ref] + 1, 3),
+                       ids.record_ids("T", therapist + 1, 3))
     provider = org.take(pa.array(plan.prov[ref]))
     return {
         "OrgIDProv": provider,
         "CodeProcAndProcStatus": pa.array(THERAPY_CODES, S).take(pa.array(therapy)),
-        "CarePersLocalId": pc.binary_join_element_wise(provider, ids.record_ids("T", therapist + 1, 3), "-"),
+        "CarePersLocalId": pc.binary_join_element_wise(provider, staff, "-"),
         "ClinContactDurOfCareAct": pa.array(contacts.duration[act_contact], I),
     }
 

@@ -1,10 +1,14 @@
-"""Questionnaire scores: PHQ-9 and the anxiety measure of the problem descriptor.
+"""Questionnaire scores: PHQ-9, the anxiety measure of the problem descriptor, and the WSAS items.
 
 Each treated referral moves from its intake scores to its end scores in a straight line over its
 planned sessions, with session-to-session noise; the end scores come from the referral's
 proportional improvement (``Plan.response``), which is what calibrates recovery and reliable
 improvement. Scores sit at a care activity (IDS607) at most sessions, always the first and usually
 the last; some referrals also have referral-level scores at assessment (IDS606) [G21 §7.2].
+PHQ-9 and the ADSM are recorded together; the five WSAS items (§2.1: no caseness, never an ADSM)
+join them at the first and last session, as NHS Digital's paired WSAS counts show, and at a share
+of the other occasions (``calibration.WSAS_RECORDED``); they improve less than PHQ-9, as the
+published first and last WSAS means show (``calibration.WSAS_RESPONSE``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from iapt_audit.synth import calibration as cal
 from iapt_audit.synth import tools
 from iapt_audit.synth.pathways import Plan
 from iapt_audit.synth.timeline import Schedule
+
+WORK = 0   # the WSAS work item's column in Plan.wsas0 (calibration.WSAS_ITEMS order)
 
 
 @dataclass
@@ -66,21 +72,37 @@ def session_scores(plan: Plan, sched: Schedule, rng: np.random.Generator) -> Sco
     recorded = (k == 0) | (last & plan.record_last[ref]) | \
         (middle & ~plan.sparse_scores[ref] & (rng.random(n) < cal.MID_SESSION_SCORED))
     at = np.flatnonzero(recorded)
-    return _pairs(at, phq[at], adsm_score[at], adsm[at], np.full(len(at), -1))
+    wsas_end = plan.wsas0 * (1 - cal.WSAS_RESPONSE * plan.response)[:, None]
+    wsas_noise = rng.normal(0, cal.SCORE_NOISE, (len(at), len(tools.WSAS))) * tools.INTAKE_SD[tools.WSAS]
+    r, f = ref[at], fraction[at, None]
+    wsas = tools.to_scale(plan.wsas0[r] + (wsas_end[r] - plan.wsas0[r]) * f + wsas_noise * middle[at, None],
+                          tools.WSAS)
+    with_wsas = ~middle[at] | (rng.random(len(at)) < cal.WSAS_RECORDED)
+    return _occasions(plan, at, r, phq[at], adsm_score[at], adsm[at], wsas, with_wsas, np.full(len(at), -1))
 
 
-def assessment_scores(plan: Plan, sched: Schedule) -> Scores:
+def assessment_scores(plan: Plan, sched: Schedule, rng: np.random.Generator) -> Scores:
     """IDS606 rows: intake scores at the assessment date (owner = referral position)."""
     at = np.flatnonzero((sched.assess_day >= 0) & plan.assess_scores)
     adsm = tools.ADSM_BY_DESCRIPTOR[plan.descriptor[at]]
-    return _pairs(at, plan.phq0[at], plan.adsm0[at], adsm, sched.assess_day[at])
+    with_wsas = rng.random(len(at)) < cal.WSAS_RECORDED
+    return _occasions(plan, at, at, plan.phq0[at], plan.adsm0[at], adsm, plan.wsas0[at], with_wsas,
+                      sched.assess_day[at])
 
 
-def _pairs(owner, phq, adsm_score, adsm, day) -> Scores:
-    """Interleave PHQ-9 and anxiety-measure rows, owner by owner."""
+def _occasions(plan, owner, ref, phq, adsm_score, adsm, wsas, with_wsas, day) -> Scores:
+    """The rows of each scoring occasion, owner by owner: PHQ-9, the anxiety measure, then the
+    WSAS items where ``with_wsas`` (the work item only where it applies)."""
+    n = len(owner)
+    keep = np.column_stack([np.ones((n, 2), bool), np.repeat(with_wsas[:, None], len(tools.WSAS), axis=1)])
+    keep[:, 2 + WORK] &= ~plan.work_not_applicable[ref]
+    tool = np.column_stack([np.full(n, tools.PHQ9), adsm, np.broadcast_to(tools.WSAS, (n, len(tools.WSAS)))])
+    score = np.column_stack([phq, adsm_score, wsas])
+    width = tool.shape[1]
+    rows = keep.ravel()
     return Scores(
-        owner=np.repeat(owner, 2),
-        tool=np.column_stack([np.full(len(owner), tools.PHQ9), adsm]).ravel(),
-        score=np.column_stack([phq, adsm_score]).ravel(),
-        day=np.repeat(day, 2),
+        owner=np.repeat(owner, width)[rows],
+        tool=tool.ravel()[rows],
+        score=score.ravel()[rows],
+        day=np.repeat(day, width)[rows],
     )

@@ -22,6 +22,9 @@ SCALES = {
     "473355002": (2.3, True, 0.73),  # Mobility Inventory, alone
 }
 PHQ9, GAD7 = "720433000", "445455005"
+# WSAS items [§2.3]: no caseness, never an ADSM [§2.1]
+WSAS = {"932621000000100": "work", "932581000000100": "home management", "932611000000106": "social leisure",
+        "932591000000103": "private leisure", "932601000000109": "relationships"}
 # descriptor (ICD-10 with the dot) -> anxiety measure [§2.2]
 ADSM = {"F40.0": "473355002", "F40.1": "445552006", "F41.0": "450326007", "F42.0": "450324005",
         "F43.1": "491581000000104", "F45.2": "446793008"}

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from iapt_audit.model import codes
-from synth_measures import provider_rates
+from synth_measures import WSAS, provider_rates
 
 MATURE_BEFORE = "2024-10-01"   # referred at least six months before the period end
 
@@ -57,6 +57,7 @@ def test_dnas_are_about_one_contact_in_ten(extract):
 
 def test_stepped_care_has_low_and_high_intensity_and_groups(extract):
     act = extract["tables"]["IDS202CareActivity"]["CodeProcAndProcStatus"]
+    act = act[~act.isin(codes.EMPLOYMENT_SUPPORT)]   # employment support (AppType 10) is not a step of care
     li, hi = act.isin(codes.LOW_INTENSITY).mean(), act.isin(codes.HIGH_INTENSITY).mean()
     assert li > 0.2 and hi > 0.3 and li + hi == 1
     group = extract["tables"]["IDS201CareContact"]["CareContPatientTherMode"] == "3"
@@ -66,6 +67,7 @@ def test_stepped_care_has_low_and_high_intensity_and_groups(extract):
 def test_anxiety_measure_follows_the_problem_descriptor(extract):
     t = extract["tables"]
     scores = t["IDS606CodedScoreAssessmentRefer"].merge(t["IDS603PresentingComplaints"], on="ServiceRequestId")
+    scores = scores[~scores["CodedAssToolType"].isin(WSAS)]   # recorded beside PHQ-9 and the ADSM
     ptsd = scores[scores["PresComp"] == "F43.1"]["CodedAssToolType"]
     gad = scores[scores["PresComp"] == "F41.1"]["CodedAssToolType"]
     assert set(ptsd) == {"720433000", "491581000000104"}   # PHQ-9 and PCL-5

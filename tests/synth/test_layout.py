@@ -6,7 +6,7 @@ import pandas as pd
 
 from iapt_audit.model import codes
 from iapt_audit.model.tables import TABLES
-from synth_measures import SCALES
+from synth_measures import SCALES, WSAS
 
 
 def test_every_table_is_written_with_its_data_items(extract):
@@ -23,7 +23,7 @@ def test_csv_is_plain_and_codes_keep_their_zeros(extract):
     text = (extract["folder"] / "IDS201CareContact.csv").read_text().splitlines()
     assert text[0].startswith("OrgIDProv,CareContactId,ServiceRequestId,CareContDate,")
     assert '"' not in "".join(text[:200])
-    assert set(extract["tables"]["IDS201CareContact"]["AppType"]) == {"01", "02", "03", "05", "06"}
+    assert set(extract["tables"]["IDS201CareContact"]["AppType"]) == {"01", "02", "03", "05", "06", "10"}
 
 
 def test_codes_come_from_the_code_lists(extract):
@@ -50,8 +50,9 @@ def test_codes_come_from_the_code_lists(extract):
 
 def test_scores_lie_within_their_questionnaire_ranges(extract):
     ranges = {"720433000": (0, 27), "445455005": (0, 21), "445552006": (0, 68), "450326007": (0, 28),
-              "491581000000104": (0, 80), "450324005": (0, 168), "446793008": (0, 54), "473355002": (1, 5)}
-    assert set(ranges) == set(SCALES)
+              "491581000000104": (0, 80), "450324005": (0, 168), "446793008": (0, 54), "473355002": (1, 5),
+              **{code: (0, 8) for code in WSAS}}   # WSAS items 0-8 (§2.1); work's 9 = not applicable unused
+    assert set(ranges) == set(SCALES) | set(WSAS)
     for name in ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct"):
         s = extract["tables"][name]
         score = s["PersScore"].astype(float)
@@ -97,7 +98,7 @@ def test_contacts_and_scores_link_to_their_parents(extract):
     assert t["IDS101Referral"]["LocalPatientId"].isin(t["IDS001MPI"]["LocalPatientId"]).all()
     activity_contacts = con.set_index("CareContactId").loc[act["CareContactId"]]
     assert activity_contacts["AttendOrDNACode"].isin(["5", "6"]).all()
-    assert activity_contacts["AppType"].isin(["02", "03", "05"]).all()
+    assert activity_contacts["AppType"].isin(["02", "03", "05", "10"]).all()
 
 
 def test_groups_carry_their_size_and_individuals_none(extract):
