@@ -6,6 +6,7 @@ only ``report`` writes output. ``run_audit`` is the Python API behind ``iapt-aud
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -75,8 +76,10 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     data_quality = run_data_quality(extract, chosen, progress=timer, pathways=pathways, settings=settings)
     submitted = extract.providers
     # later stages read only the pathways: release the raw tables (identifiers with them) before
-    # the rules, the stage with the highest memory peak at national scale
+    # the rules, the stage with the highest memory peak at national scale. Great Expectations'
+    # batches hold the frames they validated in reference cycles, so only a collection frees them
     del extract
+    gc.collect()
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
     with timer.stage("rules", rows=len(pathways.referrals)):

@@ -40,6 +40,11 @@ REFERRAL_KEY = ["OrgIDProv", "ServiceRequestId"]
 CONTACT_KEY = ["OrgIDProv", "CareContactId"]
 ACTIVITY_KEY = ["OrgIDProv", "CareActId"]
 KEY_SEPARATOR = "\x1f"  # a control character no identifier read from CSV, Parquet or Excel carries
+TOOL_NAMES = sorted(set(codes.TOOLS.values()))
+# therapy step of each SNOMED code: low intensity, high intensity or employment support
+STEP_NAMES = ("LI", "HI", "ES")
+THERAPY_STEPS = {**dict.fromkeys(codes.LOW_INTENSITY, "LI"), **dict.fromkeys(codes.HIGH_INTENSITY, "HI"),
+                 **dict.fromkeys(codes.EMPLOYMENT_SUPPORT, "ES")}
 
 
 @dataclass
@@ -57,10 +62,13 @@ def derive_pathways(extract: Extract, scales: dict[str, Scale] | None = None) ->
     scales = scales or SCALES
     referrals = _referral_frame(extract["IDS101Referral"])
     contacts = _contacts(extract["IDS201CareContact"], referrals)
-    activities = _therapy_activities(extract["IDS202CareActivity"], contacts)
+    activity_table = extract["IDS202CareActivity"]
+    # each care activity's contact (first record of a duplicated key), shared by therapy steps and scores
+    contact_of_activity = key_positions(activity_table, contacts, CONTACT_KEY)
+    activities = _therapy_activities(activity_table, contact_of_activity, contacts)
     _add_contact_fields(referrals, contacts)
     _add_therapy_steps(referrals, activities)
-    scores = _scores(extract, referrals, contacts)
+    scores = _scores(extract, contact_of_activity, referrals, contacts)
     _add_descriptor(referrals, extract["IDS603PresentingComplaints"])
     _add_outcomes(referrals, scores, scales)
     return Pathways(referrals=referrals, contacts=contacts, scores=scores, activities=activities)
@@ -103,19 +111,42 @@ def sorted_by(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def key_positions(child: pd.DataFrame, parent: pd.DataFrame, key: list[str]) -> np.ndarray:
     """Position in ``parent`` of each ``child`` row's key (its first match), -1 where none matches
-    or a key part is missing.
+    or a key part is missing. The last key part is the record's identifier, the others its scope
+    (the provider).
 
-    Why not ``merge`` or a ``MultiIndex``: at national scale (8 million contacts) pandas factorises
-    every string key column again on each join; one Arrow hash lookup on the key parts joined into
-    one string is five to ten times faster, and positions let every later step use numpy takes.
+    Why not ``merge`` or a ``MultiIndex``: at national scale (25 million scores) pandas factorises
+    every string key column again on each join; an Arrow hash look-up gives positions that every
+    later step uses for numpy takes. Why the identifier first: identifiers are nearly always
+    unique across providers, so looking up the identifier alone and confirming the scope settles
+    almost every row without building a joined text key; only rows whose identifier's first
+    parent record is in another scope are looked up again on the whole key.
     """
-    def joined(frame: pd.DataFrame) -> pa.Array:
-        parts = [pa.array(frame[column].astype("string[pyarrow]"), type=pa.large_string()) for column in key]
-        if len(parts) == 1:
-            return parts[0]
-        return pc.binary_join_element_wise(*parts, pa.scalar(KEY_SEPARATOR, pa.large_string()))
+    *scope, identifier = key
+    found = _index_in(_text(child[identifier]), _text(parent[identifier]))
+    if not scope:
+        return found
+    hit = np.flatnonzero(found >= 0)
+    same = np.ones(len(hit), bool)
+    for column in scope:
+        taken = pc.equal(_text(child[column]).take(hit), _text(parent[column]).take(found[hit]))
+        same &= taken.fill_null(False).to_numpy(zero_copy_only=False)
+    again = hit[~same]
+    if len(again):
+        found[again] = _index_in(_joined(child.iloc[again], key), _joined(parent, key))
+    return found
 
-    found = pc.index_in(joined(child), value_set=joined(parent), skip_nulls=True)
+
+def _text(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("string[pyarrow]"), type=pa.large_string())
+
+
+def _joined(frame: pd.DataFrame, key: list[str]) -> pa.Array:
+    """The key parts joined by a separator no identifier carries; missing if any part is."""
+    return pc.binary_join_element_wise(*(_text(frame[c]) for c in key), pa.scalar(KEY_SEPARATOR, pa.large_string()))
+
+
+def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    found = pc.index_in(values, value_set=value_set, skip_nulls=True)
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -141,21 +172,24 @@ def _contacts(table: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
     contacts["treatment"] = attended & in_window & app.isin(codes.TREATMENT_APP_TYPES).to_numpy()
     contacts["assessment"] = attended & in_window & app.isin(codes.ASSESSMENT_APP_TYPES).to_numpy()
     contacts["seen"] = attended & in_window & (app != codes.FOLLOW_UP).fillna(True).to_numpy()
-    contacts = sorted_by(contacts, ["ref", "CareContDate", "CareContactId"])
+    contacts = sorted_by(contacts, ["ref", "CareContDate", "CareContactId"]).reset_index(drop=True)
+    treatment = contacts["treatment"].to_numpy()
     contacts["treatment_number"] = np.where(
-        contacts["treatment"], contacts.groupby("ref")["treatment"].cumsum(), 0).astype("int32")
-    return contacts.reset_index(drop=True)
+        treatment, _running_count(contacts["ref"].to_numpy(), treatment), 0).astype("int32")
+    return contacts
 
 
 def _add_contact_fields(referrals: pd.DataFrame, contacts: pd.DataFrame) -> None:
     n = len(referrals)
-    referrals["CareContact_Count"] = _count_by_ref(contacts.loc[contacts["seen"], "ref"], n)
-    treatment = contacts[contacts["treatment"]]
-    referrals["TreatmentCareContact_Count"] = _count_by_ref(treatment["ref"], n)
-    referrals["Assessment_FirstDate"] = _first_date(contacts[contacts["assessment"]], n)
-    referrals["TherapySession_FirstDate"] = _nth_date(treatment, 1, n)
-    referrals["TherapySession_SecondDate"] = _nth_date(treatment, 2, n)
-    referrals["TherapySession_LastDate"] = _last_date(treatment, n)
+    ref, date = contacts["ref"].to_numpy(), contacts["CareContDate"].to_numpy()
+    seen, assessment = contacts["seen"].to_numpy(), contacts["assessment"].to_numpy()
+    treatment, number = contacts["treatment"].to_numpy(), contacts["treatment_number"].to_numpy()
+    referrals["CareContact_Count"] = np.bincount(ref[seen], minlength=n).astype("int32")
+    referrals["TreatmentCareContact_Count"] = np.bincount(ref[treatment], minlength=n).astype("int32")
+    referrals["Assessment_FirstDate"] = _first_by_ref(ref[assessment], date[assessment], n)
+    referrals["TherapySession_FirstDate"] = _dates_by_ref(ref[number == 1], date[number == 1], n)
+    referrals["TherapySession_SecondDate"] = _dates_by_ref(ref[number == 2], date[number == 2], n)
+    referrals["TherapySession_LastDate"] = _last_by_ref(ref[treatment], date[treatment], n)
     referrals["CompletedTreatment_Flag"] = referrals["TreatmentCareContact_Count"] >= 2
     referrals["Wait_ReferralToFirstTreatment"] = _days(
         referrals["TherapySession_FirstDate"] - referrals["ReferralRequestReceivedDate"])
@@ -163,60 +197,74 @@ def _add_contact_fields(referrals: pd.DataFrame, contacts: pd.DataFrame) -> None
         referrals["TherapySession_SecondDate"] - referrals["TherapySession_FirstDate"])
 
 
-def _therapy_activities(table: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
-    """Care activities on treatment contacts, with their therapy step from the SNOMED code."""
-    step = pd.Series(pd.NA, index=table.index, dtype="string[pyarrow]")
-    code = table["CodeProcAndProcStatus"] if "CodeProcAndProcStatus" in table else step
-    step = step.mask(code.isin(codes.LOW_INTENSITY.keys()), "LI")
-    step = step.mask(code.isin(codes.HIGH_INTENSITY.keys()), "HI")
-    step = step.mask(code.isin(codes.EMPLOYMENT_SUPPORT.keys()), "ES")
-    named = step.notna()
-    acts = pd.DataFrame({"OrgIDProv": table["OrgIDProv"], "CareContactId": table["CareContactId"], "step": step})
-    acts = acts[named].reset_index(drop=True)
-    treatment = contacts.loc[contacts["treatment"], ["ref", "CareContDate", "CareContPatientTherMode",
-                                                     "OrgIDProv", "CareContactId"]].reset_index(drop=True)
-    found = key_positions(acts, treatment, CONTACT_KEY)
-    matched = treatment.iloc[found[found >= 0]].drop(columns=CONTACT_KEY).reset_index(drop=True)
-    merged = pd.concat([acts[found >= 0].reset_index(drop=True), matched], axis=1)
-    return sorted_by(merged, ["ref", "CareContDate", "CareContactId"]).reset_index(drop=True)
+def _therapy_activities(table: pd.DataFrame, contact_of_activity: np.ndarray, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Care activities on treatment contacts, with their therapy step from the SNOMED code, in
+    contact order (referral, date, contact ID)."""
+    code = table["CodeProcAndProcStatus"] if "CodeProcAndProcStatus" in table else pd.Series(
+        pd.NA, index=table.index, dtype="string[pyarrow]")
+    step = _lookup(code, THERAPY_STEPS, list(STEP_NAMES))
+    treatment = contacts["treatment"].to_numpy()
+    keep = (step >= 0) & (contact_of_activity >= 0)
+    keep[keep] = treatment[contact_of_activity[keep]]
+    rows = np.flatnonzero(keep)
+    # contacts are sorted by (referral, date, contact ID), so their positions give that order
+    rows = rows[np.argsort(contact_of_activity[rows], kind="stable")]
+    contact = contact_of_activity[rows]
+    return pd.DataFrame({
+        "OrgIDProv": table["OrgIDProv"].array.take(rows),
+        "CareContactId": table["CareContactId"].array.take(rows),
+        "step": pd.array(np.array(STEP_NAMES, dtype=object)[step[rows]], dtype="string[pyarrow]"),
+        "ref": contacts["ref"].to_numpy()[contact],
+        "CareContDate": contacts["CareContDate"].to_numpy()[contact],
+        "CareContPatientTherMode": contacts["CareContPatientTherMode"].array.take(contact),
+    })
 
 
 def _add_therapy_steps(referrals: pd.DataFrame, activities: pd.DataFrame) -> None:
     n = len(referrals)
-    low, high = activities[activities["step"] == "LI"], activities[activities["step"] == "HI"]
-    referrals["LowIntensityTherapy_FirstDate"] = _first_date(low, n)
-    referrals["LowIntensityTherapy_LastDate"] = _last_date(low, n)
-    referrals["HighIntensityTherapy_FirstDate"] = _first_date(high, n)
+    ref, date, step = activities["ref"].to_numpy(), activities["CareContDate"].to_numpy(), activities["step"]
+    low, high = (step == "LI").to_numpy(), (step == "HI").to_numpy()
+    referrals["LowIntensityTherapy_FirstDate"] = _first_by_ref(ref[low], date[low], n)
+    referrals["LowIntensityTherapy_LastDate"] = _last_by_ref(ref[low], date[low], n)
+    referrals["HighIntensityTherapy_FirstDate"] = _first_by_ref(ref[high], date[high], n)
 
 
-def _scores(extract: Extract, referrals: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+def _scores(extract: Extract, contact_of_activity: np.ndarray, referrals: pd.DataFrame,
+            contacts: pd.DataFrame) -> pd.DataFrame:
     """All scores of known questionnaires in their referral's window, sorted by (ref, tool, date)."""
-    activities = extract["IDS202CareActivity"]
     scored = extract["IDS607CodedScoreAssessmentAct"]
     # score -> its care activity (first record of a duplicated key) -> that activity's contact
-    activity = key_positions(scored, activities, ACTIVITY_KEY)
-    contact = key_positions(activities, contacts, CONTACT_KEY)
-    contact_of_score = np.where(activity >= 0, contact[np.maximum(activity, 0)], -1)
-    linked = contact_of_score >= 0
-    rows = contact_of_score[linked]
+    activity = key_positions(scored, extract["IDS202CareActivity"], ACTIVITY_KEY)
+    rows = _through(activity, contact_of_activity)
+    linked = rows >= 0
+    rows = rows[linked]
     at_activity = pd.DataFrame({"ref": contacts["ref"].to_numpy()[rows],
-                                "code": scored["CodedAssToolType"].array[linked],  # stays Arrow text
                                 "date": contacts["CareContDate"].to_numpy()[rows],
-                                "PersScore": scored["PersScore"].to_numpy()[linked], "source": np.int16(607)})
+                                "PersScore": scored["PersScore"].to_numpy()[linked], "source": np.int16(607),
+                                "tool": _lookup(scored["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)[linked]})
     at_referral = extract["IDS606CodedScoreAssessmentRefer"]
     at_referral = pd.DataFrame({"ref": _ref_positions(at_referral, referrals),
-                                "code": at_referral["CodedAssToolType"], "date": at_referral["AssToolCompDate"],
-                                "PersScore": at_referral["PersScore"], "source": np.int16(606)})
+                                "date": at_referral["AssToolCompDate"].to_numpy(),
+                                "PersScore": at_referral["PersScore"].to_numpy(), "source": np.int16(606),
+                                "tool": _lookup(at_referral["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)})
     scores = pd.concat([at_activity, at_referral[at_referral["ref"] >= 0]], ignore_index=True)
-    scores["tool"] = scores["code"].map(codes.TOOLS).astype("category")
-    scores = scores[scores["tool"].notna() & scores["PersScore"].notna() & scores["date"].notna()]
-    ref = scores["ref"].to_numpy()
+    ref, date = scores["ref"].to_numpy(), scores["date"].to_numpy()
     received = referrals["ReferralRequestReceivedDate"].to_numpy()[ref]
     discharged = referrals["ServDischDate"].to_numpy()[ref]
-    date = scores["date"].to_numpy()
-    scores = scores[(date >= received) & (np.isnat(discharged) | (date <= discharged))]
-    scores = sorted_by(scores.drop(columns="code"), ["ref", "tool", "date", "source"])
-    return scores.reset_index(drop=True)
+    keep = ((scores["tool"].to_numpy() >= 0) & scores["PersScore"].notna().to_numpy() & ~np.isnat(date)
+            & (date >= received) & (np.isnat(discharged) | (date <= discharged)))
+    scores = sorted_by(scores[keep], ["ref", "tool", "date", "source"]).reset_index(drop=True)
+    scores["tool"] = _categories_present(scores["tool"].to_numpy(), TOOL_NAMES)
+    return scores
+
+
+def _categories_present(code: np.ndarray, names: list[str]) -> pd.Categorical:
+    """Codes into ``names`` as a categorical of only the names present, in ``names``' order (what
+    ``astype("category")`` of the names would give), counted rather than searched for."""
+    present = np.flatnonzero(np.bincount(code, minlength=len(names)))
+    renumber = np.full(len(names), -1, np.int64)
+    renumber[present] = np.arange(len(present))
+    return pd.Categorical.from_codes(renumber[code], [names[i] for i in present])
 
 
 def _add_descriptor(referrals: pd.DataFrame, complaints: pd.DataFrame) -> None:
@@ -249,33 +297,41 @@ def _adsm_for(code: pd.Series) -> pd.Series:
 
 def _add_outcomes(referrals: pd.DataFrame, scores: pd.DataFrame, scales: dict[str, Scale]) -> None:
     """First/last scores, the ADSM choice, caseness, recovery and reliable change."""
-    grouped = scores.groupby(["ref", "tool"], observed=True)["PersScore"]
-    stats = pd.DataFrame({"first": grouped.first(), "last": grouped.last(), "count": grouped.size()})
-    stats.loc[stats["count"] < 2, "last"] = np.nan
     n = len(referrals)
+    tools = list(scores["tool"].cat.categories)
+    ref, tool, value = scores["ref"].to_numpy(), scores["tool"].cat.codes.to_numpy(), scores["PersScore"].to_numpy()
+    # scores are sorted by (ref, tool, date): each (referral, questionnaire) is one run of rows
+    start = np.ones(len(ref), bool)
+    start[1:] = (ref[1:] != ref[:-1]) | (tool[1:] != tool[:-1])
+    starts = np.flatnonzero(start)
+    ends = np.append(starts[1:], len(ref)).astype(np.int64) - 1 if len(ref) else starts
+    run_ref, run_tool, run_count = ref[starts], tool[starts], ends - starts + 1
+    run_first, run_last = value[starts], np.where(run_count >= 2, value[ends], np.nan)
 
-    def tool_stats(tool_per_ref: pd.Series) -> pd.DataFrame:
-        key = pd.MultiIndex.from_arrays([np.arange(n), tool_per_ref.to_numpy()])
-        found = stats.reindex(key)
-        found.index = referrals.index
-        found["count"] = found["count"].fillna(0).astype("int32")
-        return found
+    def tool_stats(runs: np.ndarray) -> dict[str, np.ndarray]:
+        first, last, count = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, "int32")
+        first[run_ref[runs]], last[run_ref[runs]], count[run_ref[runs]] = \
+            run_first[runs], run_last[runs], run_count[runs]
+        return {"first": first, "last": last, "count": count}
 
-    phq = tool_stats(pd.Series("PHQ9", index=referrals.index))
-    gad = tool_stats(pd.Series("GAD7", index=referrals.index))
-    own = tool_stats(referrals["DescriptorADSM"])
+    def tool_code(name: str) -> int:
+        return tools.index(name) if name in tools else -2  # -2 matches no run
+
+    phq = tool_stats(run_tool == tool_code("PHQ9"))
+    gad = tool_stats(run_tool == tool_code("GAD7"))
+    own_code = pd.Categorical(referrals["DescriptorADSM"], categories=tools).codes
+    own = tool_stats(run_tool == np.where(own_code >= 0, own_code, -2)[run_ref])
     use_own = own["count"] >= 2
     use_gad = ~use_own & (gad["count"] >= 2)
     adsm_tool = pd.Series(pd.NA, index=referrals.index, dtype=object).mask(use_own, referrals["DescriptorADSM"])
     adsm_tool = adsm_tool.mask(use_gad, "GAD7")
-    adsm_first = np.where(use_own, own["first"], np.where(use_gad, gad["first"], np.nan))
-    adsm_last = np.where(use_own, own["last"], np.where(use_gad, gad["last"], np.nan))
     referrals["PHQ9_FirstScore"], referrals["PHQ9_LastScore"], referrals["PHQ9_Count"] = \
         phq["first"], phq["last"], phq["count"]
     referrals["GAD7_FirstScore"], referrals["GAD7_LastScore"], referrals["GAD7_Count"] = \
         gad["first"], gad["last"], gad["count"]
     referrals["ADSM"] = adsm_tool
-    referrals["ADSM_FirstScore"], referrals["ADSM_LastScore"] = adsm_first, adsm_last
+    referrals["ADSM_FirstScore"] = np.where(use_own, own["first"], np.where(use_gad, gad["first"], np.nan))
+    referrals["ADSM_LastScore"] = np.where(use_own, own["last"], np.where(use_gad, gad["last"], np.nan))
     _add_flags(referrals, scales)
 
 
@@ -311,30 +367,57 @@ def _add_flags(referrals: pd.DataFrame, scales: dict[str, Scale]) -> None:
     referrals["ReliableRecovery_Flag"] = referrals["Recovery_Flag"] & improvement
 
 
-def _count_by_ref(refs: pd.Series, n: int) -> np.ndarray:
-    return np.bincount(refs.to_numpy(), minlength=n).astype("int32")
+def _lookup(values: pd.Series, mapping: dict[str, str], names: list[str]) -> np.ndarray:
+    """Position in ``names`` of ``mapping[value]`` for each value, -1 where the value is not a key.
+
+    Why Arrow: a hash look-up of ten million codes in a few dozen keys, without turning the
+    text column into Python objects as ``Series.map`` does."""
+    keys = list(mapping)
+    found = pc.index_in(pa.array(values.astype("string[pyarrow]").array, type=pa.large_string()),
+                        value_set=pa.array(keys, pa.large_string()))
+    position = found.fill_null(-1).to_numpy(zero_copy_only=False)
+    name_of_key = np.array([names.index(mapping[key]) for key in keys] + [-1], dtype=np.int64)
+    return name_of_key[position]  # -1 picks the appended -1
 
 
-def _first_date(frame: pd.DataFrame, n: int) -> pd.Series:
-    """First CareContDate per referral; ``frame`` is already sorted by (ref, date)."""
-    return _nth_date(frame, 1, n)
+def _through(positions: np.ndarray, onward: np.ndarray) -> np.ndarray:
+    """Follow positions into a second position array (child -> parent -> grandparent), -1 kept."""
+    if len(onward) == 0:
+        return np.full(len(positions), -1, np.int64)
+    return np.where(positions >= 0, onward[np.maximum(positions, 0)], -1)
 
 
-def _nth_date(frame: pd.DataFrame, nth: int, n: int) -> pd.Series:
-    """The nth (1-based) CareContDate per referral of a frame sorted by (ref, date)."""
-    ranked = frame.groupby("ref").cumcount()
-    pick = frame[ranked.to_numpy() == nth - 1]
-    return _dates_by_ref(pick, n)
+def _running_count(ref: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """Flags counted so far within each referral, in an array sorted by referral."""
+    total = np.cumsum(flag)
+    first = _group_first_row(ref)
+    return total - (total[first] - flag[first])
 
 
-def _last_date(frame: pd.DataFrame, n: int) -> pd.Series:
-    return _dates_by_ref(frame.drop_duplicates("ref", keep="last"), n)
+def _group_first_row(ref: np.ndarray) -> np.ndarray:
+    """For each row of an array sorted by referral, the row where its referral's run starts."""
+    start = np.ones(len(ref), bool)
+    start[1:] = ref[1:] != ref[:-1]
+    return np.maximum.accumulate(np.where(start, np.arange(len(ref)), 0)) if len(ref) else np.zeros(0, np.int64)
 
 
-def _dates_by_ref(pick: pd.DataFrame, n: int) -> pd.Series:
+def _first_by_ref(ref: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
+    """The first date per referral of rows sorted by (referral, date); NaT where none."""
+    first = np.ones(len(ref), bool)
+    first[1:] = ref[1:] != ref[:-1]
+    return _dates_by_ref(ref[first], dates[first], n)
+
+
+def _last_by_ref(ref: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
+    last = np.ones(len(ref), bool)
+    last[:-1] = ref[1:] != ref[:-1]
+    return _dates_by_ref(ref[last], dates[last], n)
+
+
+def _dates_by_ref(ref: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    out[pick["ref"].to_numpy()] = pick["CareContDate"].to_numpy()
-    return pd.Series(out)
+    out[ref] = dates
+    return out
 
 
 def _days(delta: pd.Series) -> pd.Series:

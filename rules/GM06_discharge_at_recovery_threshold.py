@@ -10,6 +10,7 @@ from iapt_audit.rules_engine.base import Measurement, Rule, Threshold
 from iapt_audit.rules_engine.facts import cases, finished, last_seen
 
 HEAP_MEASURES = ("PHQ9", "ADSM")
+PHQ_SEEN, PHQ_ABOVE, ADSM_SEEN, ADSM_ABOVE = 1, 2, 4, 8   # bit flags of one (referral, date)
 
 
 class DischargeAtRecoveryThreshold(Rule):
@@ -115,38 +116,64 @@ class DischargeAtRecoveryThreshold(Rule):
         return table
 
 
-def _below_caseness(scores: pd.DataFrame, scales) -> pd.Series:
-    """Is each score below its questionnaire's caseness cut-off? (NA for scales without one)."""
-    below = pd.Series(pd.NA, index=scores.index, dtype="boolean")
-    for tool in scores["tool"].unique():  # one pass per questionnaire, not per record
-        scale = scales.get(tool)
+def _above_caseness(tool: np.ndarray, score: np.ndarray, names: list[str], scales) -> np.ndarray:
+    """Is each score at caseness on its questionnaire (``tool`` codes index ``names``)? False for
+    scales without a caseness cut-off."""
+    above = np.zeros(len(score), bool)
+    for code, name in enumerate(names):  # one pass per questionnaire, not per record
+        scale = scales.get(name)
         if scale is None or scale.caseness is None:
             continue
-        rows = (scores["tool"] == tool).to_numpy()
-        below[rows] = ~scale.at_caseness(scores.loc[rows, "PersScore"])
-    return below
+        rows = tool == code
+        above[rows] = scale.at_caseness(score[rows])
+    return above
 
 
 def _first_date_all_below(pathways, scales) -> pd.Series:
-    """Per referral: the first date on which PHQ-9 and the ADSM were both recorded and all below caseness."""
+    """Per referral: the first date on which PHQ-9 and the ADSM were both recorded and all below caseness.
+
+    Why integer keys and bit flags: at national scale (25 million scores) grouping by (referral,
+    date) in pandas took seconds; one sort of a single int64 key and a bitwise OR over each run
+    of equal keys says the same thing (some PHQ-9, no PHQ-9 at caseness, some ADSM, no ADSM at
+    caseness).
+    """
     r = pathways.referrals
     scores = pathways.scores
-    adsm = r["ADSM"].astype(object).fillna("").to_numpy()[scores["ref"].to_numpy()]
-    tool = scores["tool"].astype(str).to_numpy()
-    is_phq = tool == "PHQ9"
-    is_adsm = (tool == adsm) & ~is_phq
-    relevant = scores.loc[is_phq | is_adsm, ["ref", "date", "tool", "PersScore"]]
-    phq = is_phq[is_phq | is_adsm]
-    above = ~_below_caseness(relevant, scales).fillna(False).to_numpy()
-    # counts per (referral, day) on integer columns: at national scale (9 million scores) this is
-    # twice as fast as grouping on a text "kind" column and unstacking it
-    per_day = pd.DataFrame({"ref": relevant["ref"].to_numpy(), "date": relevant["date"].to_numpy(),
-                            "phq": phq, "phq_above": phq & above, "adsm": ~phq, "adsm_above": ~phq & above}
-                           ).groupby(["ref", "date"], sort=False).sum()
-    all_below = ((per_day["phq"] > 0) & (per_day["phq_above"] == 0) & (per_day["adsm"] > 0)
-                 & (per_day["adsm_above"] == 0))
-    dates = all_below[all_below.to_numpy()].reset_index()
-    return dates.groupby("ref")["date"].min().reindex(r.index)
+    out = pd.Series(np.full(len(r), np.datetime64("NaT"), dtype="datetime64[ns]"), index=r.index)
+    names = list(scores["tool"].cat.categories)
+    tool = scores["tool"].cat.codes.to_numpy()
+    ref = scores["ref"].to_numpy()
+    adsm = pd.Categorical(r["ADSM"].astype(object), categories=names).codes[ref]
+    is_phq = tool == (names.index("PHQ9") if "PHQ9" in names else -2)
+    relevant = is_phq | ((tool == adsm) & (adsm >= 0))
+    if not relevant.any():
+        return out
+    ref, tool, is_phq = ref[relevant], tool[relevant], is_phq[relevant]
+    dates = scores["date"].to_numpy()[relevant]
+    above = _above_caseness(tool, scores["PersScore"].to_numpy()[relevant], names, scales)
+    flags = np.where(is_phq, PHQ_SEEN | (above * PHQ_ABOVE), ADSM_SEEN | (above * ADSM_ABOVE)).astype(np.int8)
+    rank, distinct = _date_rank(dates)
+    key = ref.astype(np.int64) * (len(distinct) + 1) + rank
+    order = np.argsort(key, kind="stable")
+    key, flags = key[order], flags[order]
+    starts = np.flatnonzero(np.append(True, key[1:] != key[:-1]))
+    chosen = key[starts][np.bitwise_or.reduceat(flags, starts) == PHQ_SEEN | ADSM_SEEN]
+    chosen_ref = chosen // (len(distinct) + 1)
+    first = np.ones(len(chosen_ref), bool)  # keys are sorted: each referral's earliest date first
+    first[1:] = chosen_ref[1:] != chosen_ref[:-1]
+    out.iloc[chosen_ref[first]] = distinct[chosen[first] % (len(distinct) + 1)]
+    return out
+
+
+def _date_rank(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each date's position among the distinct dates (in order), and those dates. Whole days,
+    the usual case, are ranked by arithmetic instead of a sort."""
+    days = dates.astype("datetime64[D]")
+    if (days == dates).all():
+        first = days.min()
+        return (days - first).astype(np.int64), np.arange(first, days.max() + 1).astype(dates.dtype)
+    distinct, rank = np.unique(dates, return_inverse=True)
+    return rank.astype(np.int64), distinct
 
 
 def heap_value(scale) -> float | None:

@@ -45,3 +45,10 @@ def test_sorted_by_is_stable_with_missing_last_and_categories_in_their_order():
     expected = frame.sort_values(["ref", "date"], kind="stable").index.tolist()
     assert sorted_by(frame, ["ref", "date"]).index.tolist() == expected
     assert np.array_equal(sorted_by(frame, ["ref"])["ref"].to_numpy(), [0, 0, 0, 1, 1, 1])
+
+
+def test_an_identifier_first_seen_in_another_scope_still_finds_its_own():
+    # the identifier look-up alone would stop at row 0 (no provider) or row 1 (another provider)
+    parent = _frame([(None, "R1"), ("RB2", "R1"), ("RA1", "R1"), ("RA1", "R1")])
+    child = _frame([("RA1", "R1"), ("RB2", "R1"), ("RC3", "R1")])
+    assert key_positions(child, parent, KEY).tolist() == [2, 1, -1]
