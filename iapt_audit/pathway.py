@@ -123,43 +123,62 @@ def key_positions(child: pd.DataFrame, parent: pd.DataFrame, key: list[str]) -> 
     """
     *scope, identifier = key
     found = _index_in(_text(child[identifier]), _text(parent[identifier]))
-    if not scope:
+    if not scope or len(parent) == 0:  # nothing more to check: every row already found or -1
         return found
-    hit = np.flatnonzero(found >= 0)
-    same = np.ones(len(hit), bool)
-    for column in scope:
-        taken = pc.equal(_text(child[column]).take(hit), _text(parent[column]).take(found[hit]))
-        same &= taken.fill_null(False).to_numpy(zero_copy_only=False)
-    again = hit[~same]
+    wrong = np.zeros(len(found), bool)
+    for column in scope:  # compared as codes into the parent's distinct values: no text copies
+        parent_code, child_code = _codes(parent[column], child[column])
+        wrong |= (child_code < 0) | (child_code != parent_code[np.maximum(found, 0)])
+    wrong &= found >= 0
+    again = np.flatnonzero(wrong)
     if len(again):
         found[again] = _index_in(_joined(child.iloc[again], key), _joined(parent, key))
     return found
 
 
-def _text(values: pd.Series) -> pa.Array:
-    return pa.array(values.astype("string[pyarrow]"), type=pa.large_string())
+def _text(values: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow large strings, pandas' own storage, without combining its chunks."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype("string[pyarrow]")
+    column = values.array.__arrow_array__()
+    return column if column.type == pa.large_string() else column.cast(pa.large_string())
 
 
-def _joined(frame: pd.DataFrame, key: list[str]) -> pa.Array:
+def _codes(parent: pd.Series, child: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both columns as positions among the parent's distinct values (-1: missing or not there)."""
+    distinct = pc.unique(_text(parent)).drop_null()
+    return _index_in(_text(parent), distinct, np.int32), _index_in(_text(child), distinct, np.int32)
+
+
+def _joined(frame: pd.DataFrame, key: list[str]) -> pa.ChunkedArray:
     """The key parts joined by a separator no identifier carries; missing if any part is."""
     return pc.binary_join_element_wise(*(_text(frame[c]) for c in key), pa.scalar(KEY_SEPARATOR, pa.large_string()))
 
 
-def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+def _index_in(values: pa.ChunkedArray, value_set: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
+    """Position of each value in ``value_set`` (first occurrence), -1 where absent or missing."""
+    if isinstance(value_set, pa.ChunkedArray):
+        value_set = value_set.combine_chunks()
     found = pc.index_in(values, value_set=value_set, skip_nulls=True)
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return found.fill_null(-1).to_numpy().astype(dtype, copy=False)
 
 
 def _contacts(table: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
     cols = ["OrgIDProv", "ServiceRequestId", "CareContactId", "CareContDate", "AttendOrDNACode", "AppType",
             "PlannedCareContIndicator", "CareContPatientTherMode", "NumGroupTherParticipants"]
-    contacts = table[[c for c in cols if c in table]].copy()
+    contacts = table[[c for c in cols if c in table]]  # copy-on-write: nothing is copied yet
     for column in cols:
         if column not in contacts:
-            contacts[column] = pd.NA
-    contacts["ref"] = _ref_positions(contacts, referrals)
-    contacts = contacts[contacts["ref"] >= 0]
-    ref = contacts["ref"].to_numpy()
+            contacts = contacts.assign(**{column: pd.NA})
+    ref = _ref_positions(contacts, referrals)
+    matched = np.flatnonzero(ref >= 0)
+    keys = pd.DataFrame({"ref": ref[matched], "CareContDate": contacts["CareContDate"].to_numpy()[matched],
+                         "CareContactId": contacts["CareContactId"].array.take(matched)})
+    order = matched[sorted_by(keys, ["ref", "CareContDate", "CareContactId"]).index.to_numpy()]
+    del keys, matched
+    contacts = contacts.iloc[order].reset_index(drop=True)  # the one copy: matched rows, sorted
+    ref = ref[order]
+    contacts["ref"] = ref
     received = referrals["ReferralRequestReceivedDate"].to_numpy()[ref]
     discharged = referrals["ServDischDate"].to_numpy()[ref]
     date = contacts["CareContDate"].to_numpy()
@@ -172,7 +191,6 @@ def _contacts(table: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
     contacts["treatment"] = attended & in_window & app.isin(codes.TREATMENT_APP_TYPES).to_numpy()
     contacts["assessment"] = attended & in_window & app.isin(codes.ASSESSMENT_APP_TYPES).to_numpy()
     contacts["seen"] = attended & in_window & (app != codes.FOLLOW_UP).fillna(True).to_numpy()
-    contacts = sorted_by(contacts, ["ref", "CareContDate", "CareContactId"]).reset_index(drop=True)
     treatment = contacts["treatment"].to_numpy()
     contacts["treatment_number"] = np.where(
         treatment, _running_count(contacts["ref"].to_numpy(), treatment), 0).astype("int32")
@@ -231,31 +249,56 @@ def _add_therapy_steps(referrals: pd.DataFrame, activities: pd.DataFrame) -> Non
 
 def _scores(extract: Extract, contact_of_activity: np.ndarray, referrals: pd.DataFrame,
             contacts: pd.DataFrame) -> pd.DataFrame:
-    """All scores of known questionnaires in their referral's window, sorted by (ref, tool, date)."""
-    scored = extract["IDS607CodedScoreAssessmentAct"]
+    """All scores of known questionnaires in their referral's window, sorted by (ref, tool, date).
+
+    Built as plain arrays, filtered once and sorted on one integer key: at England's volume (33
+    million scores) each intermediate frame of the straightforward concat-filter-sort was another
+    gigabyte at the stage's memory peak."""
+    scored, at_referral = extract["IDS607CodedScoreAssessmentAct"], extract["IDS606CodedScoreAssessmentRefer"]
     # score -> its care activity (first record of a duplicated key) -> that activity's contact
-    activity = key_positions(scored, extract["IDS202CareActivity"], ACTIVITY_KEY)
-    rows = _through(activity, contact_of_activity)
+    rows = _through(key_positions(scored, extract["IDS202CareActivity"], ACTIVITY_KEY), contact_of_activity)
     linked = rows >= 0
     rows = rows[linked]
-    at_activity = pd.DataFrame({"ref": contacts["ref"].to_numpy()[rows],
-                                "date": contacts["CareContDate"].to_numpy()[rows],
-                                "PersScore": scored["PersScore"].to_numpy()[linked], "source": np.int16(607),
-                                "tool": _lookup(scored["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)[linked]})
-    at_referral = extract["IDS606CodedScoreAssessmentRefer"]
-    at_referral = pd.DataFrame({"ref": _ref_positions(at_referral, referrals),
-                                "date": at_referral["AssToolCompDate"].to_numpy(),
-                                "PersScore": at_referral["PersScore"].to_numpy(), "source": np.int16(606),
-                                "tool": _lookup(at_referral["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)})
-    scores = pd.concat([at_activity, at_referral[at_referral["ref"] >= 0]], ignore_index=True)
-    ref, date = scores["ref"].to_numpy(), scores["date"].to_numpy()
-    received = referrals["ReferralRequestReceivedDate"].to_numpy()[ref]
-    discharged = referrals["ServDischDate"].to_numpy()[ref]
-    keep = ((scores["tool"].to_numpy() >= 0) & scores["PersScore"].notna().to_numpy() & ~np.isnat(date)
+    ref = np.concatenate([contacts["ref"].to_numpy()[rows], _ref_positions(at_referral, referrals)])
+    date = np.concatenate([contacts["CareContDate"].to_numpy()[rows],
+                           at_referral["AssToolCompDate"].to_numpy().astype("datetime64[ns]")])
+    tool = np.concatenate([_lookup(scored["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)[linked],
+                           _lookup(at_referral["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)])
+    score = np.concatenate([scored["PersScore"].to_numpy()[linked], at_referral["PersScore"].to_numpy()])
+    source = np.repeat(np.array([607, 606], np.int16), [len(rows), len(at_referral)])
+    del rows, linked
+    owner = np.maximum(ref, 0)
+    received = referrals["ReferralRequestReceivedDate"].to_numpy()[owner]
+    discharged = referrals["ServDischDate"].to_numpy()[owner]
+    keep = ((ref >= 0) & (tool >= 0) & ~np.isnan(score) & ~np.isnat(date)
             & (date >= received) & (np.isnat(discharged) | (date <= discharged)))
-    scores = sorted_by(scores[keep], ["ref", "tool", "date", "source"]).reset_index(drop=True)
-    scores["tool"] = _categories_present(scores["tool"].to_numpy(), TOOL_NAMES)
-    return scores
+    del owner, received, discharged
+    ref, date, tool, score, source = ref[keep], date[keep], tool[keep], score[keep], source[keep]
+    rank, distinct = date_ranks(date)
+    # (ref, tool, date, source) as one number; its range (referrals x questionnaires x distinct
+    # dates x 2) stays far inside int64 for any extract that fits in memory
+    key = ((ref * len(TOOL_NAMES) + tool) * (len(distinct) + 1) + rank) * 2 + (source == 607)
+    order = np.argsort(key, kind="stable")
+    del key, rank
+    columns = {"ref": ref, "date": date, "PersScore": score, "source": source, "tool": tool}
+    del ref, date, score, source, tool
+    for name in columns:  # one column at a time, so only one unsorted copy is ever alive beside it
+        columns[name] = columns[name][order]
+    columns["tool"] = _categories_present(columns["tool"], TOOL_NAMES)
+    return pd.DataFrame(columns, copy=False)
+
+
+def date_ranks(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each date's position among the distinct dates (in order), and those dates; for sort keys.
+    Whole days, the usual case, are ranked by arithmetic instead of a sort."""
+    if len(dates) == 0:
+        return np.zeros(0, np.int64), dates
+    days = dates.astype("datetime64[D]")
+    if (days == dates).all():
+        first = days.min()
+        return (days - first).astype(np.int64), np.arange(first, days.max() + 1).astype(dates.dtype)
+    distinct, rank = np.unique(dates, return_inverse=True)
+    return rank.astype(np.int64), distinct
 
 
 def _categories_present(code: np.ndarray, names: list[str]) -> pd.Categorical:
@@ -368,15 +411,14 @@ def _add_flags(referrals: pd.DataFrame, scales: dict[str, Scale]) -> None:
 
 
 def _lookup(values: pd.Series, mapping: dict[str, str], names: list[str]) -> np.ndarray:
-    """Position in ``names`` of ``mapping[value]`` for each value, -1 where the value is not a key.
+    """Position in ``names`` (a few dozen at most, so int8) of ``mapping[value]`` for each value,
+    -1 where the value is not a key.
 
-    Why Arrow: a hash look-up of ten million codes in a few dozen keys, without turning the
+    Why Arrow: a hash look-up of thirty million codes in a few dozen keys, without turning the
     text column into Python objects as ``Series.map`` does."""
     keys = list(mapping)
-    found = pc.index_in(pa.array(values.astype("string[pyarrow]").array, type=pa.large_string()),
-                        value_set=pa.array(keys, pa.large_string()))
-    position = found.fill_null(-1).to_numpy(zero_copy_only=False)
-    name_of_key = np.array([names.index(mapping[key]) for key in keys] + [-1], dtype=np.int64)
+    position = _index_in(_text(values), pa.array(keys, pa.large_string()), np.int32)
+    name_of_key = np.array([names.index(mapping[key]) for key in keys] + [-1], dtype=np.int8)
     return name_of_key[position]  # -1 picks the appended -1
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from iapt_audit.pathway import date_ranks
 from iapt_audit.rules_engine.base import Measurement, Rule, Threshold
 from iapt_audit.rules_engine.facts import cases, finished, last_seen
 
@@ -152,7 +153,7 @@ def _first_date_all_below(pathways, scales) -> pd.Series:
     dates = scores["date"].to_numpy()[relevant]
     above = _above_caseness(tool, scores["PersScore"].to_numpy()[relevant], names, scales)
     flags = np.where(is_phq, PHQ_SEEN | (above * PHQ_ABOVE), ADSM_SEEN | (above * ADSM_ABOVE)).astype(np.int8)
-    rank, distinct = _date_rank(dates)
+    rank, distinct = date_ranks(dates)
     key = ref.astype(np.int64) * (len(distinct) + 1) + rank
     order = np.argsort(key, kind="stable")
     key, flags = key[order], flags[order]
@@ -163,17 +164,6 @@ def _first_date_all_below(pathways, scales) -> pd.Series:
     first[1:] = chosen_ref[1:] != chosen_ref[:-1]
     out.iloc[chosen_ref[first]] = distinct[chosen[first] % (len(distinct) + 1)]
     return out
-
-
-def _date_rank(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each date's position among the distinct dates (in order), and those dates. Whole days,
-    the usual case, are ranked by arithmetic instead of a sort."""
-    days = dates.astype("datetime64[D]")
-    if (days == dates).all():
-        first = days.min()
-        return (days - first).astype(np.int64), np.arange(first, days.max() + 1).astype(dates.dtype)
-    distinct, rank = np.unique(dates, return_inverse=True)
-    return rank.astype(np.int64), distinct
 
 
 def heap_value(scale) -> float | None:
