@@ -72,8 +72,8 @@ class Table:
         frame = frame.drop(columns=[c for c in PATIENT_IDENTIFIERS if c in frame.columns])
         kinds = kinds or {}
         columns = [Column(str(name), kinds.get(name) or _kind_of(frame[name])) for name in frame.columns]
-        values = frame.astype(object).to_numpy().tolist()
-        rows = [[plain(v) for v in row] for row in values]
+        values = [plain_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
+        rows = [list(row) for row in zip(*values)] if values else [[] for _ in range(len(frame))]
         return cls(id=id, title=title, columns=columns, rows=rows, note=note, sheet=sheet, folded=folded)
 
 
@@ -166,6 +166,20 @@ def plain(value):
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in value.items())
     return value
+
+
+def plain_column(series: pd.Series) -> list:
+    """``plain`` over a column, converting whole columns where the dtype allows (a national
+    worklist has hundreds of thousands of values; numpy's ``tolist`` already gives Python ints,
+    floats and bools)."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return series.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return [None if v != v else v for v in series.tolist()]  # NaN is the only value unequal to itself
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return [v if isinstance(v, str) else None for v in series.dt.strftime("%Y-%m-%d").tolist()]
+    return [plain(v) for v in series.tolist()]
 
 
 def _kind_of(series: pd.Series) -> str:

@@ -10,31 +10,45 @@ chart helps (the attrition funnel, final scores).
 No text cell can run as a formula: text starting with = + - @ (or a tab / carriage return) is
 stored as a string cell with Excel's "quote prefix" set, the same as typing an apostrophe first,
 so it shows unchanged and stays text even when edited (OWASP's CSV/formula-injection advice).
+
+At national scale a self-check workbook holds about half a million cells of worklists, so the
+workbook is built in openpyxl's write-only mode (no cell object kept per value; column widths,
+frozen panes and the table's columns are decided from ``Table`` before the first row goes out)
+and each table's data rows are written as text by ``sheet_rows``, in the styles registered here,
+then spliced into the sheet's ``<sheetData>`` as the file is written (``_save``).
 """
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table as ExcelTable
-from openpyxl.worksheet.table import TableStyleInfo
+from openpyxl.worksheet.table import TableColumn, TableStyleInfo
 
 from iapt_audit.report.atomic import atomic_path
 from iapt_audit.report.document import Report, Table
+from iapt_audit.report.sheet_rows import FORMULA_PREFIXES, ColumnStyles, rows_xml
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY = "Summary"
 HEADER_ROW = 5
 TITLE_FONT = Font(size=14, bold=True, color="005EB8")
 NOTE_FONT = Font(italic=True, color="425563")
 LINK_FONT = Font(color="005EB8", underline="single")
+BOLD = Font(bold=True)
 STATUS_FILL = PatternFill("solid", fgColor="FFF4CC")
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+RIGHT = Alignment(horizontal="right")
 WIDE_TEXT = 60
 NUMBER_FORMATS = {"count": "#,##0", "number": "#,##0.0##"}
 CHARTS = {  # table id -> (category column, value column, filter column, chart title)
@@ -45,45 +59,65 @@ CHARTS = {  # table id -> (category column, value column, filter column, chart t
 
 def write_workbook(report: Report, target: Path) -> Path:
     """Write ``report`` as an .xlsx at ``target`` (atomically)."""
-    book = Workbook()
-    summary = book.active
-    summary.title = SUMMARY
+    book = Workbook(write_only=True)
     names = _sheet_names(report.sheets())
+    _summary_sheet(book.create_sheet(SUMMARY), report, names)
     percent_format = "0%" if report.disclosure else "0.0%"
+    data_rows = {}
     for table, name in zip(report.sheets(), names):
-        _table_sheet(book.create_sheet(name), table, percent_format)
-    _summary_sheet(summary, report, names)
+        ws = book.create_sheet(name)
+        data_rows[ws] = _table_sheet(ws, table, percent_format)
     target = Path(target)
-    with atomic_path(target) as tmp:
-        book.save(tmp)
+    _save(book, data_rows, target)
     return target
 
 
-def safe_text(cell, text: str) -> None:
-    """Put ``text`` in ``cell`` as text that Excel will never evaluate."""
+def _save(book: Workbook, data_rows: dict, target: Path) -> None:
+    """Save ``book`` to ``target`` (atomically) with each sheet's data rows (``sheet_rows`` text)
+    inserted at the end of its ``<sheetData>``, after the title and header rows openpyxl wrote."""
+    skeleton = io.BytesIO()
+    book.save(skeleton)
+    by_member = {ws.path.lstrip("/"): text.encode("utf-8") for ws, text in data_rows.items() if text}
+    with atomic_path(target) as tmp, zipfile.ZipFile(skeleton) as source, \
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename in by_member:
+                end = content.rindex(b"</sheetData>")  # the title and header rows are always there
+                content = content[:end] + by_member[member.filename] + content[end:]
+            out.writestr(member, content)
+
+
+def text_cell(ws, text: str, **style) -> WriteOnlyCell:
+    """A cell holding ``text`` as text that Excel will never evaluate, with ``style`` applied."""
+    cell = _styled(ws, **style)
     cell.value = text
-    cell.data_type = "s"
-    if text.startswith(FORMULA_PREFIXES):
-        cell.quotePrefix = True
+    cell.data_type = "s"  # "=..." would be a formula and "#N/A" an error value
+    cell.quotePrefix = text.startswith(FORMULA_PREFIXES)
+    return cell
 
 
-def _put(cell, value, kind: str, percent_format: str) -> None:
-    if isinstance(value, bool):
-        value = "Yes" if value else "No"
-    if isinstance(value, str):
-        safe_text(cell, value)
-        if kind != "text":
-            cell.alignment = Alignment(horizontal="right")  # "*" sits where the number would
-        return
-    if value is None:
-        return
-    if kind == "percent":
-        cell.value = value / 100.0
-        cell.number_format = percent_format
-    else:
-        cell.value = value
-        if kind in NUMBER_FORMATS and isinstance(value, (int, float)):
-            cell.number_format = NUMBER_FORMATS[kind]
+def _styled(ws, **style) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws)
+    for name, value in style.items():
+        setattr(cell, name, value)
+    return cell
+
+
+def _style_index(ws, **style) -> int:
+    """The workbook's index of a cell format (registering it), for rows written as text."""
+    return _styled(ws, **style).style_id
+
+
+def _column_styles(ws, kind: str, percent_format: str, wrap: bool) -> ColumnStyles:
+    """The formats one column's values take: text aligned (wrapped when long; right in a number
+    column, so "*" sits where the number would), numbers and percentages with their formats."""
+    alignment = WRAPPED if wrap else (RIGHT if kind != "text" else None)
+    aligned = {"alignment": alignment} if alignment else {}
+    return ColumnStyles(kind=kind, text=_style_index(ws, **aligned),
+                        quoted=_style_index(ws, quotePrefix=True, **aligned),
+                        number=_style_index(ws, number_format=NUMBER_FORMATS[kind]) if kind in NUMBER_FORMATS else 0,
+                        percent=_style_index(ws, number_format=percent_format))
 
 
 def _sheet_names(tables: list[Table]) -> list[str]:
@@ -100,50 +134,62 @@ def _sheet_names(tables: list[Table]) -> list[str]:
     return names
 
 
-def _table_sheet(ws, table: Table, percent_format: str) -> None:
-    safe_text(ws.cell(1, 1), table.title)
-    ws.cell(1, 1).font = TITLE_FONT
-    if table.note:
-        safe_text(ws.cell(2, 1), table.note)
-        ws.cell(2, 1).font = NOTE_FONT
-    back = ws.cell(3, 1, "← Back to the summary")
-    back.hyperlink = Hyperlink(ref=back.coordinate, location=f"'{SUMMARY}'!A1")
-    back.font = LINK_FONT
-    for j, column in enumerate(table.columns, start=1):
-        safe_text(ws.cell(HEADER_ROW, j), column.name)
-        ws.cell(HEADER_ROW, j).font = Font(bold=True)
-        ws.cell(HEADER_ROW, j).alignment = Alignment(wrap_text=True, vertical="top")
-    for i, row in enumerate(table.rows, start=HEADER_ROW + 1):
-        for j, (value, column) in enumerate(zip(row, table.columns), start=1):
-            _put(ws.cell(i, j), value, column.kind, percent_format)
-    last_row = HEADER_ROW + len(table.rows)
-    last_col = get_column_letter(len(table.columns))
-    if table.rows:
-        excel_table = ExcelTable(displayName=_display_name(table.id), ref=f"A{HEADER_ROW}:{last_col}{last_row}")
-        excel_table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        ws.add_table(excel_table)
-    else:
-        ws.cell(HEADER_ROW + 1, 1, "No rows.").font = NOTE_FONT
+def _table_sheet(ws, table: Table, percent_format: str) -> str:
+    """Lay out ``table``'s sheet and return its data rows as ``sheet_rows`` text (spliced in on save)."""
+    wraps = _widths(ws, table)
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    _widths(ws, table)
+    ws.append([text_cell(ws, table.title, font=TITLE_FONT)])
+    ws.append([text_cell(ws, table.note, font=NOTE_FONT)] if table.note else [])
+    ws.append([_link(ws, "← Back to the summary", SUMMARY)])
+    ws.append([])
+    ws.append([text_cell(ws, column.name, font=BOLD, alignment=WRAPPED) for column in table.columns])
+    if table.rows:
+        ref = f"A{HEADER_ROW}:{get_column_letter(len(table.columns))}{HEADER_ROW + len(table.rows)}"
+        _add_table(ws, _excel_table(_display_name(table.id), ref, table.headers, "TableStyleMedium2"))
+    else:
+        ws.append([_styled(ws, value="No rows.", font=NOTE_FONT)])
     if table.id in CHARTS and table.rows:
         _chart(ws, table)
+    styles = [_column_styles(ws, column.kind, percent_format, wrap) for column, wrap in zip(table.columns, wraps)]
+    return rows_xml(table.rows, HEADER_ROW + 1, styles)
+
+
+def _excel_table(name: str, ref: str, headers: list[str], style: str) -> ExcelTable:
+    """An Excel table over ``ref`` whose column names are ``headers`` (a write-only sheet cannot be
+    read back for them)."""
+    excel_table = ExcelTable(displayName=name, ref=ref, autoFilter=AutoFilter(ref=ref),
+                             tableColumns=[TableColumn(id=j, name=h) for j, h in enumerate(headers, start=1)])
+    excel_table.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True)
+    return excel_table
+
+
+def _add_table(ws, excel_table: ExcelTable) -> None:
+    with warnings.catch_warnings():  # openpyxl warns on every write-only table; its columns are set
+        warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
+        ws.add_table(excel_table)
+
+
+def _link(ws, text: str, sheet: str) -> WriteOnlyCell:
+    cell = text_cell(ws, text, font=LINK_FONT)
+    cell.hyperlink = Hyperlink(ref="", location=f"'{sheet}'!A1")
+    return cell
 
 
 def _display_name(table_id: str) -> str:
     return "T_" + re.sub(r"[^A-Za-z0-9_]", "_", table_id)
 
 
-def _widths(ws, table: Table) -> None:
-    """Wide enough for the values (first 2,000 rows) and the header's longest word; headers wrap."""
+def _widths(ws, table: Table) -> list[bool]:
+    """Size the columns to the values (first 2,000 rows) and the header's longest word (headers
+    wrap); return, per column, whether its values wrap (longer than ``WIDE_TEXT``)."""
+    wraps = []
     for j, column in enumerate(table.columns, start=1):
         lengths = [len(_shown(row[j - 1])) for row in table.rows[:2000]] or [0]
         header = max(min(len(column.name), 16), max(len(word) for word in column.name.split()))
         width = min(max(max(lengths), header) + 2, WIDE_TEXT)
         ws.column_dimensions[get_column_letter(j)].width = max(width, 9)
-        if max(lengths) > WIDE_TEXT:
-            for i in range(HEADER_ROW + 1, HEADER_ROW + 1 + len(table.rows)):
-                ws.cell(i, j).alignment = Alignment(wrap_text=True, vertical="top")
+        wraps.append(max(lengths) > WIDE_TEXT)
+    return wraps
 
 
 def _shown(value) -> str:
@@ -179,48 +225,27 @@ def _chart(ws, table: Table) -> None:
 
 
 def _summary_sheet(ws, report: Report, names: list[str]) -> None:
-    safe_text(ws.cell(1, 1), report.title)
-    ws.cell(1, 1).font = Font(size=16, bold=True, color="005EB8")
-    safe_text(ws.cell(2, 1), report.subtitle)
-    ws.cell(2, 1).font = NOTE_FONT
-    row = 4
-    for label, value in report.facts:
-        safe_text(ws.cell(row, 1), label)
-        ws.cell(row, 1).font = Font(bold=True)
-        safe_text(ws.cell(row, 2), value)
-        row += 1
-    if report.disclosure:
-        row += 1
-        safe_text(ws.cell(row, 1), report.disclosure)
-        ws.cell(row, 1).font = NOTE_FONT
-        row += 1
-    for section in _not_run(report):
-        safe_text(ws.cell(row, 1), section.title)
-        safe_text(ws.cell(row, 2), section.status)
-        for col in (1, 2):
-            ws.cell(row, col).fill = STATUS_FILL
-        row += 1
-    row += 1
-    ws.cell(row, 1, "Contents").font = Font(size=12, bold=True)
-    row += 1
-    header = row
-    for j, name in enumerate(("Sheet", "What it holds", "Rows"), start=1):
-        ws.cell(row, j, name).font = Font(bold=True)
-    for table, name in zip(report.sheets(), names):
-        row += 1
-        link = ws.cell(row, 1)
-        safe_text(link, name)
-        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{name}'!A1")
-        link.font = LINK_FONT
-        safe_text(ws.cell(row, 2), table.title)
-        ws.cell(row, 3, len(table.rows)).number_format = "#,##0"
-    if row > header:
-        contents = ExcelTable(displayName="T_contents", ref=f"A{header}:C{row}")
-        contents.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-        ws.add_table(contents)
     ws.column_dimensions["A"].width = 34
     ws.column_dimensions["B"].width = 70
     ws.column_dimensions["C"].width = 10
+    rows = [[text_cell(ws, report.title, font=Font(size=16, bold=True, color="005EB8"))],
+            [text_cell(ws, report.subtitle, font=NOTE_FONT)], []]
+    rows += [[text_cell(ws, label, font=BOLD), text_cell(ws, value)] for label, value in report.facts]
+    if report.disclosure:
+        rows += [[], [text_cell(ws, report.disclosure, font=NOTE_FONT)]]
+    rows += [[text_cell(ws, section.title, fill=STATUS_FILL), text_cell(ws, section.status, fill=STATUS_FILL)]
+             for section in _not_run(report)]
+    rows += [[], [_styled(ws, value="Contents", font=Font(size=12, bold=True))]]
+    headers = ["Sheet", "What it holds", "Rows"]
+    rows.append([_styled(ws, value=h, font=BOLD) for h in headers])
+    header = len(rows)
+    rows += [[_link(ws, name, name), text_cell(ws, table.title),
+              _styled(ws, value=len(table.rows), number_format="#,##0")]
+             for table, name in zip(report.sheets(), names)]
+    for row in rows:
+        ws.append(row)
+    if len(rows) > header:
+        _add_table(ws, _excel_table("T_contents", f"A{header}:C{len(rows)}", headers, "TableStyleLight9"))
 
 
 def _not_run(report: Report):

@@ -1,7 +1,7 @@
 """The offline HTML report: one self-contained file rendered by jinja2 from ``report_templates/``.
 
-Autoescaping is on for every value; the only unescaped content is chart SVG produced by
-matplotlib, which escapes its own text. The page carries its CSS inline, its charts as inline
+Autoescaping is on for every value; the only unescaped content is chart SVG written by
+``report.charts``, which escapes its own text. The page carries its CSS inline, its charts as inline
 SVG and a Content-Security-Policy of ``default-src 'none'``, so even a stray reference could not
 fetch anything: it reads the same on an NHS laptop with no network, and prints.
 """

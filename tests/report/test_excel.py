@@ -117,3 +117,23 @@ def test_distribution_sheets_hold_the_hand_worked_scores_and_waits(books):
     second = {d: waits[("First to second treatment", d)]["Referrals"].value for d in (7, 14, 91)}
     assert second == {7: 2, 14: 117, 91: 1}   # REC and LOW 7 days, peers 14, NOTREC 95
     assert len(books["self-check"]["Score distribution"]._charts) == 1
+
+
+def test_values_excel_would_misread_keep_their_type_and_format(tmp_path):
+    columns = [Column("Text"), Column("Count", "count"), Column("Rate (%)", "percent"), Column("Mean", "number")]
+    rows = [["#N/A", 1234, 12.5, 2.25], [" padded ", "*", "*", None], ["bell\x07here", 0, 100.0, 3.0],
+            ["x" * 70, 5, None, float("nan")]]
+    report = Report("self-check", "Title", "Sub", [], [Section("s", "S", blocks=[
+        Table("t", "Awkward values", columns, rows, sheet="Values")])])
+    sheet = load_workbook(write_workbook(report, tmp_path / "x.xlsx"))["Values"]
+    cells = [list(row) for row in sheet.iter_rows(min_row=HEADER_ROW + 1, max_col=4)]
+    assert [c.value for c in cells[0]] == ["#N/A", 1234, 0.125, 2.25]  # an error code stays text
+    assert cells[0][0].data_type == "s"
+    assert [c.number_format for c in cells[0][1:]] == ["#,##0", "0.0%", "#,##0.0##"]
+    assert cells[1][0].value == " padded "                              # spaces kept
+    assert [c.value for c in cells[1][1:3]] == ["*", "*"] and cells[1][1].alignment.horizontal == "right"
+    assert cells[1][3].value is None
+    assert cells[2][0].value == "bell\ufffdhere"                        # XML cannot carry \x07
+    assert cells[2][2].value == 1.0
+    assert cells[3][0].alignment.wrap_text                              # over 60 characters: wrapped
+    assert cells[3][3].value is None                                    # NaN is left blank
