@@ -90,26 +90,26 @@ def _table(inputs: Inputs, name: str) -> pd.DataFrame:
     return inputs.extract.tables[name].reset_index(drop=True)
 
 
-def _referral_dates(inputs: Inputs, child: str):
-    """Received and discharge dates of each ``child`` row's referral, and whether it has one."""
+def _referral_dates(inputs: Inputs, child: str) -> tuple[np.ndarray, np.ndarray]:
+    """Received and discharge dates of each ``child`` row's referral (NaT where it has none).
+
+    A row with no referral has position -1, which picks the NaT appended to each date column:
+    one take per column, with no mask to apply afterwards.
+    """
     referrals = _table(inputs, "IDS101Referral")
     found = inputs.parent_position(child, "IDS101Referral", REFERRAL_KEY)
-    matched = found >= 0
-    if not len(referrals):
-        nat = np.full(len(found), np.datetime64("NaT"), dtype="datetime64[ns]")
-        return matched, nat, nat
-    safe = np.where(matched, found, 0)
-    received = referrals["ReferralRequestReceivedDate"].to_numpy()[safe]
-    discharged = (referrals["ServDischDate"].to_numpy()[safe] if "ServDischDate" in referrals
-                  else np.full(len(found), np.datetime64("NaT"), dtype="datetime64[ns]"))
-    received = np.where(matched, received, np.datetime64("NaT"))
-    discharged = np.where(matched, discharged, np.datetime64("NaT"))
-    return matched, received, discharged
+
+    def spread(column: str) -> np.ndarray:
+        dates = (referrals[column].to_numpy() if column in referrals
+                 else np.full(len(referrals), np.datetime64("NaT"), dtype="datetime64[ns]"))
+        return np.concatenate([dates, np.array(["NaT"], dtype=dates.dtype)])[found]
+
+    return spread("ReferralRequestReceivedDate"), spread("ServDischDate")
 
 
 def contact_before_referral(inputs: Inputs) -> Verdict:
     contacts = _table(inputs, "IDS201CareContact")
-    _, received, _ = _referral_dates(inputs, "IDS201CareContact")
+    received, _ = _referral_dates(inputs, "IDS201CareContact")
     date = contacts["CareContDate"].to_numpy()
     applies = ~np.isnat(received) & ~np.isnat(date)
     return Verdict(contacts, applies, _positions(applies & (date < received)), "CareContDate")
@@ -117,7 +117,7 @@ def contact_before_referral(inputs: Inputs) -> Verdict:
 
 def contact_after_discharge(inputs: Inputs) -> Verdict:
     contacts = _table(inputs, "IDS201CareContact")
-    _, _, discharged = _referral_dates(inputs, "IDS201CareContact")
+    _, discharged = _referral_dates(inputs, "IDS201CareContact")
     date = contacts["CareContDate"].to_numpy()
     not_follow_up = (contacts["AppType"] != codes.FOLLOW_UP).fillna(True).to_numpy(dtype=bool)
     applies = ~np.isnat(discharged) & ~np.isnat(date) & not_follow_up
@@ -154,9 +154,13 @@ def duplicate_referral(inputs: Inputs) -> Verdict:
     if "LocalPatientId" not in referrals:
         return Verdict(referrals, np.zeros(len(referrals), dtype=bool), np.array([], dtype=np.int64))
     applies = referrals[person_day + ["ServiceRequestId"]].notna().all(axis=1).to_numpy()
-    requests = referrals[applies].groupby(person_day, observed=True)["ServiceRequestId"].transform("nunique")
+    chosen = referrals[applies]
+    # only a person-day with two or more referrals can hold two requests: count distinct requests
+    # for those few, not for all 1.8M (a hashed pass instead of a group-by over every referral)
+    crowded = chosen.duplicated(person_day, keep=False).to_numpy()
+    requests = chosen[crowded].groupby(person_day, observed=True)["ServiceRequestId"].transform("nunique")
     failing = np.zeros(len(referrals), dtype=bool)
-    failing[np.flatnonzero(applies)[requests.to_numpy() > 1]] = True
+    failing[np.flatnonzero(applies)[np.flatnonzero(crowded)[requests.to_numpy() > 1]]] = True
     return Verdict(referrals, applies, _positions(failing), "ReferralRequestReceivedDate")
 
 
@@ -175,7 +179,7 @@ def treatment_without_therapy(inputs: Inputs) -> Verdict:
 
 def referral_score_outside_window(inputs: Inputs) -> Verdict:
     scores = _table(inputs, "IDS606CodedScoreAssessmentRefer")
-    _, received, discharged = _referral_dates(inputs, "IDS606CodedScoreAssessmentRefer")
+    received, discharged = _referral_dates(inputs, "IDS606CodedScoreAssessmentRefer")
     date = scores["AssToolCompDate"].to_numpy()
     applies = ~np.isnat(received) & ~np.isnat(date)
     outside = (date < received) | (~np.isnat(discharged) & (date > discharged))
@@ -195,8 +199,12 @@ def open_without_activity(inputs: Inputs) -> Verdict:
     last_seen = contacts["CareContDate"][seen].groupby(referral_of[seen]).max()
     last = pd.Series(last_seen.reindex(range(len(referrals))).to_numpy(), index=referrals.index).fillna(received)
     idle = ((end - last).dt.days > NO_ACTIVITY_DAYS).to_numpy(dtype=bool)
-    frame = referrals.assign(LastActivityDate=last.dt.strftime("%Y-%m-%d"))
-    return Verdict(frame, applies, _positions(applies & idle), "LastActivityDate")
+    failing = _positions(applies & idle)
+    # the date is shown only as the failing referrals' worklist value: format just those
+    shown = np.full(len(referrals), None, dtype=object)
+    shown[failing] = last.iloc[failing].dt.strftime("%Y-%m-%d").to_numpy()
+    frame = referrals.assign(LastActivityDate=pd.Series(shown, index=referrals.index, dtype="string"))
+    return Verdict(frame, applies, failing, "LastActivityDate")
 
 
 def _finished(inputs: Inputs) -> tuple[pd.DataFrame, np.ndarray]:

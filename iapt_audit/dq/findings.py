@@ -124,12 +124,14 @@ class Providers:
             codes[missing] = names.index(BLANK)
         return cls(codes.astype(np.int64, copy=False), pd.Index(names))
 
-    def count(self, rows: np.ndarray) -> pd.Series:
-        """Records per provider among ``rows`` (a boolean mask or row positions).
+    def count(self, rows: np.ndarray | None) -> pd.Series:
+        """Records per provider among ``rows`` (a boolean mask or row positions; ``None``: every row).
 
         A denominator mask usually holds nearly every row, so it is counted as every row less the
         few left out: a small selection instead of copying millions of provider codes.
         """
+        if rows is None:
+            return pd.Series(self._all, index=self.labels)
         rows = np.asarray(rows)
         if rows.dtype == bool and len(rows) == len(self.codes):
             left_out = ~rows

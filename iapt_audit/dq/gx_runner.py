@@ -53,19 +53,23 @@ def referenced_columns(suite: dict) -> set[str]:
     return names
 
 
-def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray:
+def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray | None:
     """The rows an expectation judges, as GX does: its row condition, and non-missing values
-    except for completeness checks (whose whole point is the missing ones) and compound keys."""
+    except for completeness checks (whose whole point is the missing ones) and compound keys.
+
+    ``None`` means every row, which is what most checks judge: their denominator is then the
+    table's own count per provider, with no mask built and counted.
+    """
     kwargs = expectation["kwargs"]
-    mask = np.ones(len(frame), dtype=bool)
+    mask = None
     if "row_condition" in kwargs:
-        mask &= frame.eval(kwargs["row_condition"], engine="python").fillna(False).to_numpy(dtype=bool)
-    kind = expectation["type"]
-    if kind in ("expect_column_values_to_not_be_null", "expect_compound_columns_to_be_unique"):
+        mask = frame.eval(kwargs["row_condition"], engine="python").fillna(False).to_numpy(dtype=bool)
+    if expectation["type"] in ("expect_column_values_to_not_be_null", "expect_compound_columns_to_be_unique"):
         return mask
     for key in ("column", "column_A", "column_B"):
         if key in kwargs:
-            mask &= frame[kwargs[key]].notna().to_numpy()
+            present = frame[kwargs[key]].notna().to_numpy()
+            mask = present if mask is None else mask & present
     return mask
 
 

@@ -76,13 +76,18 @@ def item_table(extract: Extract) -> pd.DataFrame:
     parts = []
     for name, table in extract.tables.items():
         providers, labels = pd.factorize(table["OrgIDProv"].astype("string"), use_na_sentinel=False)
+        # each row's first cell in a (provider x category) count table, so one item's counts are
+        # one bincount of offset + category, not a fresh provider-times-five array per item
+        offsets = providers * len(CATEGORIES)
         for item in TABLES[name].columns:
             if item not in table:
                 continue
-            failed_rows = unparsed.get((name, item), [])
-            category = _categorise(table[item], ITEM_RULES.get((name, item)),
-                                   np.asarray(failed_rows, dtype=np.int64) - extract.first_row[name])
-            counts = np.bincount(providers * 5 + category, minlength=5 * len(labels)).reshape(-1, 5)
+            failed_rows = np.asarray(unparsed.get((name, item), []), dtype=np.int64) - extract.first_row[name]
+            rule = ITEM_RULES.get((name, item))
+            category = (_categorise_providers(providers, labels, rule, failed_rows) if item == "OrgIDProv"
+                        else _categorise(table[item], rule, failed_rows))
+            counts = np.bincount(offsets + category, minlength=len(CATEGORIES) * len(labels))
+            counts = counts.reshape(-1, len(CATEGORIES))
             frame = pd.DataFrame(counts, columns=list(CATEGORIES))
             frame.insert(0, "OrgIDProv", [str(label) for label in labels])
             frame.insert(1, "table", name)
@@ -104,7 +109,7 @@ def item_table(extract: Extract) -> pd.DataFrame:
 def _categorise(values: pd.Series, rule: ItemRule | None, unparsed_positions: np.ndarray) -> np.ndarray:
     """The VODIM category of every value of one item (int8: VALID ... MISSING)."""
     present = values.notna().to_numpy()
-    category = np.where(present, VALID, MISSING).astype(np.int64)
+    category = np.where(present, np.int8(VALID), np.int8(MISSING))
     category[unparsed_positions] = INVALID  # typed items: NaT / NaN after a failed parse is invalid, not missing
     if rule is None:
         return category
@@ -114,9 +119,22 @@ def _categorise(values: pd.Series, rule: ItemRule | None, unparsed_positions: np
     elif rule.pattern:
         ok = text.str.fullmatch(rule.pattern).fillna(True).to_numpy(dtype=bool)
     else:
-        known = rule.valid | rule.other | rule.default
-        ok = text.isin(known).to_numpy(dtype=bool) | ~present
-        category[text.isin(rule.other).to_numpy(dtype=bool)] = OTHER
-        category[text.isin(rule.default).to_numpy(dtype=bool)] = DEFAULT
+        ok = text.isin(rule.valid | rule.other | rule.default).to_numpy(dtype=bool) | ~present
+        for listed, name in ((rule.other, OTHER), (rule.default, DEFAULT)):  # a code in both lists is a default
+            if listed:
+                category[text.isin(listed).to_numpy(dtype=bool)] = name
     category[present & ~ok] = INVALID
+    return category
+
+
+def _categorise_providers(providers: np.ndarray, labels: pd.Index, rule: ItemRule, unparsed_positions: np.ndarray
+                          ) -> np.ndarray:
+    """``_categorise`` for the provider code, judged once per distinct code: the table's rows are
+    already numbered by provider for the counts, and a regular expression on every row of every
+    table (8M care contacts among them) was about a fifth of the item table's time."""
+    distinct = pd.Series(labels, dtype="string")
+    judged = np.where(distinct.isna(), MISSING, np.where(distinct.str.fullmatch(rule.pattern).fillna(True),
+                                                         VALID, INVALID)).astype(np.int8)
+    category = judged[providers]
+    category[unparsed_positions] = INVALID
     return category

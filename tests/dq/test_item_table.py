@@ -61,3 +61,15 @@ def test_all_row_and_percentages(items):
     assert int(row["denominator"]) == 5
     assert row["missing_percent"] == pytest.approx(40.0)
     assert row["valid_percent"] == pytest.approx(20.0)
+
+
+def test_provider_code_format_valid_and_invalid(tmp_path):
+    # OrgIDProv: RX1 (an ODS code) on two patients, "R-1!" (not one) on a third; judged per distinct code
+    write_extract(tmp_path, {"IDS101Referral": [
+        {"ServiceRequestId": "R1", "ReferralRequestReceivedDate": "2024-04-01"}]})
+    pd.DataFrame({"OrgIDProv": ["RX1", "RX1", "R-1!"], "LocalPatientId": ["P1", "P2", "P3"]}).to_csv(
+        tmp_path / "IDS001MPI.csv", index=False)
+    table = item_table(read_extract(tmp_path, identifiers=True)).set_index(["OrgIDProv", "table", "item"])
+    assert counts(table, "IDS001MPI", "OrgIDProv", org="ALL") == {
+        "denominator": 3, "valid": 2, "other": 0, "default": 0, "invalid": 1, "missing": 0}
+    assert counts(table, "IDS001MPI", "OrgIDProv", org="R-1!")["invalid"] == 1
