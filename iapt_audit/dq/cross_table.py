@@ -119,8 +119,8 @@ def contact_after_discharge(inputs: Inputs) -> Verdict:
     contacts = _table(inputs, "IDS201CareContact")
     _, discharged = _referral_dates(inputs, "IDS201CareContact")
     date = contacts["CareContDate"].to_numpy()
-    not_follow_up = (contacts["AppType"] != codes.FOLLOW_UP).fillna(True).to_numpy(dtype=bool)
-    applies = ~np.isnat(discharged) & ~np.isnat(date) & not_follow_up
+    may_follow = contacts["AppType"].isin(codes.AFTER_DISCHARGE_APP_TYPES).to_numpy(dtype=bool)
+    applies = ~np.isnat(discharged) & ~np.isnat(date) & ~may_follow
     return Verdict(contacts, applies, _positions(applies & (date > discharged)), "CareContDate")
 
 
@@ -279,9 +279,11 @@ CROSS_TABLE_CHECKS: list[tuple[Check, Callable[[Inputs], Verdict]]] = [
     (_check("DQ100", "Care contact before the referral was received", "warning", "IDS201CareContact",
             "CareContDate", "Correct the contact or referral date; the contact is outside the pathway and not counted.",
             "care contacts with a date whose referral has a received date"), contact_before_referral),
-    (_check("DQ101", "Care contact after discharge that is not a follow-up", "warning", "IDS201CareContact",
-            "CareContDate", "Record post-discharge contacts as follow-ups (AppType 06) or correct ServDischDate.",
-            "dated care contacts other than follow-ups whose referral is discharged"), contact_after_discharge),
+    (_check("DQ101", "Care contact after discharge that is not a follow-up or employment support", "warning",
+            "IDS201CareContact", "CareContDate",
+            "Record post-discharge contacts as follow-ups (AppType 06) or correct ServDischDate.",
+            "dated care contacts other than follow-ups and employment support whose referral is discharged"),
+     contact_after_discharge),
     (_check("DQ102", "Care contact with no matching referral", "error", "IDS201CareContact", "ServiceRequestId",
             "Submit the referral the contact belongs to, or correct its ServiceRequestId.",
             "care contacts with a ServiceRequestId"), orphan_contact),

@@ -55,6 +55,10 @@ TREATMENT_APP_TYPES = frozenset({"02", "03", "05"})
 ASSESSMENT_APP_TYPES = frozenset({"01", "03"})
 ASSESS_AND_TREAT = "03"
 FOLLOW_UP = "06"
+EMPLOYMENT_SUPPORT_APP = "10"
+# contacts that may follow ServDischDate: follow-ups, and employment support, which runs to its own
+# EmpSupportDischargeDate (iapt-dataset.md, AppType: [MM21 M099, EA036])
+AFTER_DISCHARGE_APP_TYPES = frozenset({FOLLOW_UP, EMPLOYMENT_SUPPORT_APP})
 
 # Consultation medium (v2.0, to Mar 2022) and mechanism (v2.1, from Apr 2022); one column, both lists
 CONS_MEDIUM_V20 = {"01", "02", "03", "04", "05", "06", "08", "98"}

@@ -180,6 +180,7 @@ def defect_tables() -> dict[str, list]:
           referral("R-DQ109", received="2024-06-01")]
     C += [contact("C-DQ100", "R-DQ100", "2024-05-01"),
           contact("C-DQ101", "R-DQ101", "2024-07-01"), contact("C-DQ101f", "R-DQ101", "2024-07-01", app="06"),
+          contact("C-DQ101e", "R-DQ101", "2024-07-01", app="10"),  # employment support may follow discharge
           contact("C-DQ102", "X-DQ102", "2024-05-01"),
           contact("C-DQ107", "R-DQ107", "2024-05-01", app="02")]
     A += [activity("A-DQ103", "X-DQ103")]
