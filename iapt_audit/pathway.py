@@ -344,10 +344,8 @@ def _add_outcomes(referrals: pd.DataFrame, scores: pd.DataFrame, scales: dict[st
     tools = list(scores["tool"].cat.categories)
     ref, tool, value = scores["ref"].to_numpy(), scores["tool"].cat.codes.to_numpy(), scores["PersScore"].to_numpy()
     # scores are sorted by (ref, tool, date): each (referral, questionnaire) is one run of rows
-    start = np.ones(len(ref), bool)
-    start[1:] = (ref[1:] != ref[:-1]) | (tool[1:] != tool[:-1])
-    starts = np.flatnonzero(start)
-    ends = np.append(starts[1:], len(ref)).astype(np.int64) - 1 if len(ref) else starts
+    start = run_starts(ref, tool)
+    starts, ends = np.flatnonzero(start), np.flatnonzero(_run_ends(start))
     run_ref, run_tool, run_count = ref[starts], tool[starts], ends - starts + 1
     run_first, run_last = value[starts], np.where(run_count >= 2, value[ends], np.nan)
 
@@ -436,23 +434,35 @@ def _running_count(ref: np.ndarray, flag: np.ndarray) -> np.ndarray:
     return total - (total[first] - flag[first])
 
 
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """True where a row starts a new run of equal ``keys``, in arrays sorted by them: the numpy
+    form of a group-by on sorted data, used for every per-referral first, last and count."""
+    start = np.zeros(len(keys[0]), bool)
+    start[:1] = True
+    for key in keys:
+        start[1:] |= key[1:] != key[:-1]
+    return start
+
+
+def _run_ends(start: np.ndarray) -> np.ndarray:
+    """True where a run ends, from ``run_starts``: the row before each start, and the last row."""
+    return np.append(start[1:], True)[:len(start)]
+
+
 def _group_first_row(ref: np.ndarray) -> np.ndarray:
     """For each row of an array sorted by referral, the row where its referral's run starts."""
-    start = np.ones(len(ref), bool)
-    start[1:] = ref[1:] != ref[:-1]
-    return np.maximum.accumulate(np.where(start, np.arange(len(ref)), 0)) if len(ref) else np.zeros(0, np.int64)
+    return np.maximum.accumulate(np.where(run_starts(ref), np.arange(len(ref)), 0)) if len(ref) else \
+        np.zeros(0, np.int64)
 
 
 def _first_by_ref(ref: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
     """The first date per referral of rows sorted by (referral, date); NaT where none."""
-    first = np.ones(len(ref), bool)
-    first[1:] = ref[1:] != ref[:-1]
+    first = run_starts(ref)
     return _dates_by_ref(ref[first], dates[first], n)
 
 
 def _last_by_ref(ref: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
-    last = np.ones(len(ref), bool)
-    last[:-1] = ref[1:] != ref[:-1]
+    last = _run_ends(run_starts(ref))
     return _dates_by_ref(ref[last], dates[last], n)
 
 

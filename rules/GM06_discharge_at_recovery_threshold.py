@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from iapt_audit.pathway import date_ranks
+from iapt_audit.pathway import date_ranks, run_starts
 from iapt_audit.rules_engine.base import Measurement, Rule, Threshold
 from iapt_audit.rules_engine.facts import cases, finished, last_seen
 
@@ -157,11 +157,10 @@ def _first_date_all_below(pathways, scales) -> pd.Series:
     key = ref.astype(np.int64) * (len(distinct) + 1) + rank
     order = np.argsort(key, kind="stable")
     key, flags = key[order], flags[order]
-    starts = np.flatnonzero(np.append(True, key[1:] != key[:-1]))
+    starts = np.flatnonzero(run_starts(key))
     chosen = key[starts][np.bitwise_or.reduceat(flags, starts) == PHQ_SEEN | ADSM_SEEN]
     chosen_ref = chosen // (len(distinct) + 1)
-    first = np.ones(len(chosen_ref), bool)  # keys are sorted: each referral's earliest date first
-    first[1:] = chosen_ref[1:] != chosen_ref[:-1]
+    first = run_starts(chosen_ref)  # keys are sorted: each referral's earliest date first
     out.iloc[chosen_ref[first]] = distinct[chosen[first] % (len(distinct) + 1)]
     return out
 
