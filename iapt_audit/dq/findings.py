@@ -154,6 +154,10 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
     the first ``record_cap`` failing rows in file order, their IDs then sorted. A check spanning
     tables (its table is not in ``RECORD_ID``) reads ``record_id``, ``table`` and ``column`` from
     the frame's own columns of those names.
+
+    A worklist row's ``column`` names the column its ``value`` was read from: the check's own
+    column, or ``value_column`` when the telling value is elsewhere (DQ109 shows the referral's
+    last activity date, not its blank discharge date). The finding keeps the check's column.
     """
     failing = np.asarray(failing, dtype=np.int64)
     fails = providers.count(failing).reindex(totals.index, fill_value=0)
@@ -167,13 +171,13 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
     finding = Finding(check=check, numerator=numerator, denominator=denominator,
                       records=sorted(set(ids.tolist())), by_provider=by_provider, passed=True)
     finding.passed = tolerance.allows(numerator, finding.percent)
-    column = value_column if value_column is not None else check.column
+    column = value_column if value_column is not None and value_column in frame else check.column
     values = (_take(frame[column], kept).astype("string").fillna("") if column in frame
               else pd.Series("", index=ids.index, dtype="string"))
     worklist = pd.DataFrame({
         "code": check.code, "severity": check.severity,
         "table": frame["table"].iloc[kept].to_numpy() if spanning else check.table,
-        "column": frame["column"].iloc[kept].to_numpy() if spanning else check.column,
+        "column": frame["column"].iloc[kept].to_numpy() if spanning else column,
         "OrgIDProv": providers.labels.to_numpy()[providers.codes[kept]], "record_id": ids.to_numpy(),
         "value": values.to_numpy(),
         "fix": check.fix}, index=range(len(kept)), columns=WORKLIST_COLUMNS)

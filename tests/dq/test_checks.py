@@ -94,3 +94,14 @@ def test_items_absent_from_the_files_count_as_missing(tmp_path, period):
     found = by_code(result)
     assert found["DQ052"].denominator == 0 and found["DQ052"].passed   # no FindSchemeInUse: no ICD-10 rows
     assert found["DQ029"].records == ["C1"]                            # C1 attended, no ConsMechanism column
+
+
+@pytest.mark.parametrize("code, record, column, value", [
+    ("DQ107", "C-DQ107", "AppType", "02"),                      # the treatment contact's type, planted "02"
+    ("DQ109", "R-DQ109", "LastActivityDate", "2024-06-01"),     # no contacts: receipt is the last activity
+    ("DQ101", "C-DQ101", "CareContDate", "2024-07-01"),         # value and check share the column
+])
+def test_worklist_names_the_column_its_value_comes_from(planted_result, code, record, column, value):
+    rows = planted_result.worklist
+    row = rows[(rows["code"] == code) & (rows["record_id"] == record)]
+    assert row[["column", "value"]].values.tolist() == [[column, value]]
