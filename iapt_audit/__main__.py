@@ -1,3 +1,3 @@
-from iapt_audit.cli import main
+from iapt_audit.launch import run
 
-main()
+run()
