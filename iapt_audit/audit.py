@@ -6,6 +6,7 @@ only ``report`` writes output. ``run_audit`` is the Python API behind ``iapt-aud
 
 from __future__ import annotations
 
+import functools
 import gc
 from dataclasses import dataclass, field
 
@@ -68,16 +69,24 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     chosen = resolve_period(period, extract)
     config = config or {}
     select, ignore = _selectors(select, config, "select"), _selectors(ignore, config, "ignore")
-    with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
-        pathways = derive_pathways(extract, scales_with_overrides(config.get("thresholds")))
+    scales = scales_with_overrides(config.get("thresholds"))
+
+    @functools.cache
+    def derived_pathways() -> Pathways:
+        """Derived once, between the data-quality stage's GX suites and its cross-table checks
+        (which read them): after the suites' copies are freed, so the two peaks do not add up."""
+        with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
+            return derive_pathways(extract, scales)
+
     # data quality needs the NHS number (check digit), so it runs before identifiers are dropped
     settings = dq_settings or DQSettings.from_config(config, select=_codes_for("DQ", select),
                                                      ignore=_codes_for("DQ", ignore))
-    data_quality = run_data_quality(extract, chosen, progress=timer, pathways=pathways, settings=settings)
+    data_quality = run_data_quality(extract, chosen, progress=timer, pathways=derived_pathways,
+                                    settings=settings)
     submitted = extract.providers
+    pathways = derived_pathways()
     # later stages read only the pathways: release the raw tables (identifiers with them) before
-    # the rules, the stage with the highest memory peak at national scale. Great Expectations'
-    # batches hold the frames they validated in reference cycles, so only a collection frees them
+    # the rules, the stage with the highest memory peak at national scale
     del extract
     gc.collect()
     with timer.stage("kpis", rows=len(pathways.referrals)):

@@ -3,6 +3,7 @@
 Public API::
 
     run_data_quality(extract, period, *, record_cap=1000, progress=None, settings=None, pathways=None)
+        (pathways: a callable giving the derived pathways, called once, after the GX suites)
         -> DataQualityResult  (.checks, .findings, .worklist, .item_table, .has_errors)
     all_checks() -> list[Check]          # the catalogue, for `--select` help and documentation
     DQSettings.from_config(config, select=..., ignore=...)

@@ -8,7 +8,9 @@ commissioner's first look before any KPI.
 from __future__ import annotations
 
 import copy
+import gc
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,11 +34,15 @@ def all_checks() -> list[Check]:
 
 
 def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000, progress: StageTimer | None = None,
-                     settings: DQSettings | None = None, pathways: Pathways | None = None) -> DataQualityResult:
+                     settings: DQSettings | None = None,
+                     pathways: Callable[[], Pathways] | None = None) -> DataQualityResult:
     """Run every selected check on ``extract`` for ``period``.
 
-    ``pathways`` (from ``derive_pathways``) is reused when given; otherwise it is derived only if a
-    check that needs it (finished courses) is selected.
+    ``pathways`` gives the derived pathways, which two cross-table checks read (finished
+    courses). It is called between the GX suites and the cross-table checks, after the suites'
+    working copies are collected, so that an audit can derive its pathways there, once: its peak
+    memory is then the larger of the two stages', not their sum. Without it the pathways are
+    derived here, and only if a check that needs them is selected.
     """
     settings = settings or DQSettings()
     timer = progress or StageTimer(show=False)
@@ -50,9 +56,11 @@ def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000
             findings.append(finding)
             worklists.append(worklist)
     timings["great_expectations"] = gx["seconds"]
+    gc.collect()  # GX's batches hold the frames they validated in reference cycles
 
+    given = pathways() if pathways else None
     with timer.stage("data quality: cross-table") as cross:
-        inputs = cross_table.Inputs(extract, period, pathways)
+        inputs = cross_table.Inputs(extract, period, given)
         for check, run in cross_table.CROSS_TABLE_CHECKS:
             if not settings.wants(check.code):
                 continue
