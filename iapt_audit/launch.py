@@ -7,7 +7,7 @@ third of all CPU samples in the kernel clearing pages, and system time was 35 s 
 command's 94 CPU seconds. Keeping freed memory in the process (no ``mmap`` for large blocks,
 trimming only above 1 GiB of free heap), asking for transparent huge pages for the heap, and
 pointing Arrow at the same allocator so its buffers are reused too took the command from 88 s
-to 71 s with the same peak memory (``benchmarks/RESULTS.md``, "Allocator").
+to 71 s with the same peak memory (``benchmarks/RESULTS.md``, third pass).
 
 glibc reads its tunables only when a process starts, so the command re-executes itself once,
 before importing anything heavy, with them added to the environment. A setting already in the

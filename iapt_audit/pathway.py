@@ -220,7 +220,7 @@ def _therapy_activities(table: pd.DataFrame, contact_of_activity: np.ndarray, co
     contact order (referral, date, contact ID)."""
     code = table["CodeProcAndProcStatus"] if "CodeProcAndProcStatus" in table else pd.Series(
         pd.NA, index=table.index, dtype="string[pyarrow]")
-    step = _lookup(code, THERAPY_STEPS, list(STEP_NAMES))
+    step = lookup(code, THERAPY_STEPS, list(STEP_NAMES))
     treatment = contacts["treatment"].to_numpy()
     keep = (step >= 0) & (contact_of_activity >= 0)
     keep[keep] = treatment[contact_of_activity[keep]]
@@ -262,8 +262,8 @@ def _scores(extract: Extract, contact_of_activity: np.ndarray, referrals: pd.Dat
     ref = np.concatenate([contacts["ref"].to_numpy()[rows], _ref_positions(at_referral, referrals)])
     date = np.concatenate([contacts["CareContDate"].to_numpy()[rows],
                            at_referral["AssToolCompDate"].to_numpy().astype("datetime64[ns]")])
-    tool = np.concatenate([_lookup(scored["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)[linked],
-                           _lookup(at_referral["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)])
+    tool = np.concatenate([lookup(scored["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)[linked],
+                           lookup(at_referral["CodedAssToolType"], codes.TOOLS, TOOL_NAMES)])
     score = np.concatenate([scored["PersScore"].to_numpy()[linked], at_referral["PersScore"].to_numpy()])
     source = np.repeat(np.array([607, 606], np.int16), [len(rows), len(at_referral)])
     del rows, linked
@@ -408,7 +408,7 @@ def _add_flags(referrals: pd.DataFrame, scales: dict[str, Scale]) -> None:
     referrals["ReliableRecovery_Flag"] = referrals["Recovery_Flag"] & improvement
 
 
-def _lookup(values: pd.Series, mapping: dict[str, str], names: list[str]) -> np.ndarray:
+def lookup(values: pd.Series, mapping: dict[str, str], names: list[str]) -> np.ndarray:
     """Position in ``names`` (a few dozen at most, so int8) of ``mapping[value]`` for each value,
     -1 where the value is not a key.
 
