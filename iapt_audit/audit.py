@@ -85,8 +85,7 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
                                     settings=settings)
     submitted = extract.providers
     pathways = derived_pathways()
-    # later stages read only the pathways: release the raw tables (identifiers with them) before
-    # the rules, the stage with the highest memory peak at national scale
+    # later stages read only the pathways: release the raw tables (identifiers with them)
     del extract
     gc.collect()
     with timer.stage("kpis", rows=len(pathways.referrals)):
