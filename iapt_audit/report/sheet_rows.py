@@ -6,9 +6,9 @@ worklists. Rows written as text cost about a microsecond a cell. ``excel`` still
 else of the workbook with openpyxl (styles, titles, tables, charts, links) and registers the styles
 these rows refer to by index; it splices the rows into the sheet when it writes the file.
 
-Values are written as ``excel._put`` used to write them: text as inline strings (never formulas:
-text that Excel would evaluate carries the quote-prefix style), numbers as numbers, percentages
-as fractions; a value of a type Excel cannot hold (NaN, infinity) is left blank.
+Values are written as ``excel.text_cell`` writes its cells: text as strings (never formulas: text
+that Excel would evaluate carries the quote-prefix style), booleans as Yes / No, numbers as
+numbers, percentages as fractions; a value Excel cannot hold (NaN, infinity) is left blank.
 """
 
 from __future__ import annotations

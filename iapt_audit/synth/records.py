@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from iapt_audit.model import codes
 from iapt_audit.synth import calibration as cal
 from iapt_audit.synth import ids, tools
 from iapt_audit.synth.contacts import APP_TYPES, ATTEND_CODES, Contacts
@@ -51,9 +52,8 @@ SCHEMAS = {name: pa.schema(columns) for name, columns in {
 DATASET_VERSION = "2.1"
 ICD10 = "01"                     # FindSchemeInUse: ICD-10
 GROUP_TWO_FACILITATORS = 9       # groups of this size or more have two facilitators (assumption)
-EMPLOYMENT_SUPPORT_CODE = "1098051000000103"   # therapy type "employment support" (§1.5)
 THERAPY_CODES = list(cal.LI_THERAPIES) + list(cal.HI_THERAPIES) + list(cal.GROUP_THERAPY.values()) + \
-    [EMPLOYMENT_SUPPORT_CODE]
+    list(codes.EMPLOYMENT_SUPPORT)   # employment support last (§1.5)
 
 
 @dataclass
