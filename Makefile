@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/iapt-audit synth --out demo/extract --providers 12 --referrals 24000 --seed 1 --format csv
+	$(BIN)/iapt-audit synth --out demo/extract --providers 12 --referrals 24000 --seed 1 --format csv --layout warehouse --nhsd-names
 	$(BIN)/iapt-audit audit demo/extract --out demo/out
 	@echo "Demo outputs are in demo/out/"
 

@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/national.py --referrals 1800000 --keep /tmp/nat18
     .venv/bin/python benchmarks/national.py --referrals 180000 --json /tmp/180k.json
+    .venv/bin/python benchmarks/national.py --referrals 1800000 --layout warehouse --keep /tmp/nat18w
+
+``--layout warehouse`` writes the year as monthly submissions (issue 13: every open referral again
+each month, contacts and scores in their month, some months as a Primary and a Refresh, the
+history defects planted) in one Parquet file per table, so the audit's selection stage
+(``select``: latest submission per provider and month, latest record per key) has real work; its
+rows per second are printed beside the other stages'.
 
 Writes a Parquet extract with ``iapt_audit.synth`` (timed: the synth stage; reused when ``--keep``
 already holds one), times how long pyarrow alone takes to read the same files (the physical
@@ -85,12 +92,16 @@ def machine() -> str:
 
 
 def extract_folder(args) -> tuple[Path, float | None]:
-    """The extract to audit: reused from --keep when it is there, else generated (and timed)."""
+    """The extract to audit: reused from --keep when one of the same layout is there, else
+    generated (and timed)."""
     folder = args.keep or Path(tempfile.mkdtemp(prefix="iapt-bench-"))
-    if (folder / "IDS101Referral.parquet").is_file():
+    truth = folder / "truth.json"
+    if (folder / "IDS101Referral.parquet").is_file() and truth.is_file() \
+            and json.loads(truth.read_text()).get("layout", "snapshot") == args.layout:
         return folder, None
     started = time.perf_counter()
-    generate(folder, providers=args.providers, referrals=args.referrals, seed=args.seed, fmt="parquet")
+    generate(folder, providers=args.providers, referrals=args.referrals, seed=args.seed, fmt="parquet",
+             layout=args.layout)
     return folder, round(time.perf_counter() - started, 2)
 
 
@@ -143,6 +154,7 @@ def gx_against_pandas(args, figures: dict) -> dict:
         figures_file = Path(work) / "pandas.json"
         subprocess.run([sys.executable, __file__, "--keep", str(args.keep), "--referrals", str(args.referrals),
                         "--providers", str(args.providers), "--seed", str(args.seed), "--dq-engine", "pandas",
+                        "--layout", args.layout,
                         "--json", str(figures_file)], check=True, stdout=subprocess.DEVNULL)
         pandas = json.loads(figures_file.read_text())
     if pandas["suite_findings"] != figures["suite_findings"]:
@@ -165,6 +177,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="write (or reuse) the extract here and keep it")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--progress", action="store_true",
+                        help="print each stage as it ends, also when stderr is not a terminal (a log)")
+    parser.add_argument("--layout", choices=("snapshot", "warehouse"), default="snapshot",
+                        help="warehouse: the year as monthly submissions (Primary/Refresh), one Parquet file per table")
     parser.add_argument("--no-gx-comparison", action="store_true", help="skip the audit with pandas as DQ engine")
     parser.add_argument("--dq-engine", choices=("gx", "pandas"), default="gx",
                         help="pandas: the suites' checks as plain-pandas masks instead of GX (the comparison's run)")
@@ -173,26 +189,29 @@ def main() -> None:
     folder, synth_seconds = extract_folder(args)
     temporary, args.keep = args.keep is None, folder  # the comparison's run reads the same files
     out = Path(tempfile.mkdtemp(prefix="iapt-bench-out-"))
-    figures = {"referrals": args.referrals, "providers": args.providers, "machine": machine(),
+    figures = {"referrals": args.referrals, "providers": args.providers, "layout": args.layout, "machine": machine(),
                "dq_engine": args.dq_engine, "synth_seconds": synth_seconds,
                "pyarrow_read_seconds": pyarrow_floor(folder)}
     gc.collect()
     if args.dq_engine == "pandas":
         from iapt_audit.dq import gx_runner
         gx_runner.validate = pandas_validate
-    timer = MeasuringTimer()  # live progress only when stderr is a terminal
+    timer = MeasuringTimer(show=True if args.progress else None)  # else live only on a terminal
     figures["audit_seconds"], figures["dq_timings"], figures["suite_findings"] = audit_stages(folder, out, timer)
     figures["peak_rss_gb"] = peak_rss_gb()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures["cpu_user_seconds"], figures["cpu_system_seconds"] = round(usage.ru_utime, 1), round(usage.ru_stime, 1)
     figures["stages"] = timer.stages
     figures["rows"] = timer.stages["read"]["rows"]
+    if "select" in timer.stages:
+        figures["select"] = {k: timer.stages["select"].get(k) for k in ("seconds", "rows", "rows_per_second")}
     figures["audit_over_read"] = round(figures["audit_seconds"] / max(figures["pyarrow_read_seconds"], 1e-9), 1)
     shutil.rmtree(out, ignore_errors=True)
     if args.dq_engine == "gx" and not args.no_gx_comparison:
         figures["dq_gx_vs_pandas"] = gx_against_pandas(args, figures)
 
-    print(f"referrals {args.referrals:,} ({figures['rows']:,} rows in all tables), DQ engine {args.dq_engine}: "
+    print(f"referrals {args.referrals:,}, {args.layout} layout ({figures['rows']:,} rows in all tables), "
+          f"DQ engine {args.dq_engine}: "
           f"audit {figures['audit_seconds']} s, pyarrow read {figures['pyarrow_read_seconds']} s "
           f"({figures['audit_over_read']}x), peak RSS {figures['peak_rss_gb']} GB, CPU {figures['cpu_user_seconds']} s "
           f"user + {figures['cpu_system_seconds']} s system, "
@@ -202,6 +221,10 @@ def main() -> None:
         rate = f"{stage['rows_per_second']:,}" if "rows_per_second" in stage else ""
         print(f"  {name:<38} {stage['seconds']:>8.2f} {stage['cpu_seconds']:>8.2f} {rate:>12} "
               f"{stage['peak_rss_gb']:>12.2f}")
+    if "select" in figures:
+        chosen = figures["select"]
+        print(f"  selection: {chosen['rows']:,} rows read in {chosen['seconds']:.2f} s, "
+              f"{chosen.get('rows_per_second') or 0:,} rows/s")
     if "dq_gx_vs_pandas" in figures:
         comparison = figures["dq_gx_vs_pandas"]
         print(f"  GX stage {comparison['gx_stage_seconds']} s vs the same stage with pandas as its engine "

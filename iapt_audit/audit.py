@@ -1,4 +1,4 @@
-"""The audit pipeline: read -> data quality -> pathways -> KPIs -> rules -> outliers.
+"""The audit pipeline: read -> select -> data quality -> pathways -> KPIs -> rules -> outliers.
 
 Each stage takes the previous stage's object and returns a new one; only ``io`` reads input and
 only ``report`` writes output. ``run_audit`` is the Python API behind ``iapt-audit audit``.
@@ -14,13 +14,17 @@ import pandas as pd
 
 from iapt_audit import __version__
 from iapt_audit.dq import DataQualityResult, DQSettings, run_data_quality
+from iapt_audit.identifiers import IdentifierMask
+from iapt_audit.dq.submission_history import history_verdicts
 from iapt_audit.io.extract import read_extract
 from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
 from iapt_audit.model.thresholds import scales_with_overrides
-from iapt_audit.pathway import Pathways, derive_pathways
+from iapt_audit.pathway import Pathways, PathwaySettings, derive_pathways
 from iapt_audit.period import Period, resolve_period
 from iapt_audit.progress import StageTimer
+from iapt_audit.reconcile import Reconciliation, reconcile
 from iapt_audit.rules_engine import run_rules
+from iapt_audit.selection import Selection, select_submissions
 
 SCHEMA_VERSION = 1
 
@@ -38,6 +42,10 @@ class AuditResult:
     rules: list = field(default_factory=list)
     outliers: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    identifiers: IdentifierMask = field(default_factory=IdentifierMask)  # what every output withholds
+    submissions: dict = field(default_factory=dict)  # Selection.as_json(): submissions read and set aside
+    benchmark: dict = field(default_factory=dict)  # the national reference used: year and source
+    monthly: dict = field(default_factory=dict)  # outliers.monthly_spc: each provider's months on XmR charts
 
     def findings(self) -> dict:
         """The findings.json document (schema_version 1: extend it, never rename)."""
@@ -55,50 +63,94 @@ class AuditResult:
             "data_quality": [f.as_json() for f in self.data_quality.checks] if self.data_quality else [],
             "rules": [r.as_json() if hasattr(r, "as_json") else r for r in self.rules],
             "outliers": self.outliers,
+            "benchmark": self.benchmark,
+            "monthly_spc": self.monthly,
+            "submissions": self.submissions,
+            "derivation": self.pathways.derivation_json(),
+            "reconciliation": self.reconciliation.as_json(),
         }
+
+    @functools.cached_property
+    def reconciliation(self) -> Reconciliation:
+        """NHS Digital's derived fields against this audit's derivation (``reconcile``)."""
+        return reconcile(self.pathways)
 
 
 def run_audit(path, *, period: str | None = None, timer: StageTimer | None = None,
               dq_settings: DQSettings | None = None, config: dict | None = None, select=None,
-              ignore=None) -> AuditResult:
-    """Audit the extract at ``path`` for ``period`` ("START:END"; default the header's)."""
+              ignore=None, benchmark=None, engine: str = "pandas") -> AuditResult:
+    """Audit the extract at ``path`` for ``period`` ("START:END"; default the header's).
+
+    ``engine``: "pandas" (this process) or "spark" (``iapt_audit.spark.run_audit_spark``, which also
+    takes DataFrames and a caller's SparkSession; the same findings on the same extract).
+
+    ``benchmark``: NHS Digital published files (paths) to build England's reference from, or a
+    ``reference.NationalReference``; default the reference shipped with the package."""
+    from iapt_audit.reference import NationalReference
+
+    if engine == "spark":
+        from iapt_audit.spark import run_audit_spark
+        return run_audit_spark(path, period=period, timer=timer, dq_settings=dq_settings, config=config,
+                               select=select, ignore=ignore, benchmark=benchmark)
     timer = timer or StageTimer(show=False)
-    with timer.stage("read") as stage:
-        extract = read_extract(path, identifiers=True)
-        stage["rows"] = sum(extract.rows_read.values())
-    chosen = resolve_period(period, extract)
+    if not isinstance(benchmark, NationalReference):
+        benchmark = NationalReference.from_files(benchmark) if benchmark else NationalReference.shipped()
     config = config or {}
     select, ignore = _selectors(select, config, "select"), _selectors(ignore, config, "ignore")
     scales = scales_with_overrides(config.get("thresholds"))
+    settings = dq_settings or DQSettings.from_config(config, select=_codes_for("DQ", select),
+                                                     ignore=_codes_for("DQ", ignore))
+    selection, history = read_and_select(path, timer, settings)
+    chosen = resolve_period(period, selection.latest)
+    distinct = selection.distinct
 
     @functools.cache
     def derived_pathways() -> Pathways:
         """Derived once, between the data-quality stage's GX suites and its cross-table checks
         (which read them): after the suites' copies are freed, so the two peaks do not add up."""
-        with timer.stage("pathways", rows=len(extract["IDS201CareContact"])):
-            return derive_pathways(extract, scales)
+        with timer.stage("pathways", rows=len(distinct["IDS201CareContact"])):
+            return derive_pathways(distinct, scales, PathwaySettings.from_config(config))
 
     # data quality needs the NHS number (check digit), so it runs before identifiers are dropped
-    settings = dq_settings or DQSettings.from_config(config, select=_codes_for("DQ", select),
-                                                     ignore=_codes_for("DQ", ignore))
-    data_quality = run_data_quality(extract, chosen, progress=timer, pathways=derived_pathways,
-                                    settings=settings)
-    submitted = extract.providers
+    data_quality = run_data_quality(selection.latest, chosen, progress=timer, pathways=derived_pathways,
+                                    settings=settings, history=history,
+                                    linked=selection.distinct)
+    submitted = selection.latest.providers
+    identifiers = IdentifierMask.of(selection.latest)
     pathways = derived_pathways()
-    # later stages read only the pathways: release the raw tables (identifiers with them)
-    del extract
+    submissions = selection.as_json()
+    # later stages read only the pathways: release the records (identifiers with them)
+    del selection, distinct, history
     gc.collect()
     with timer.stage("kpis", rows=len(pathways.referrals)):
         kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
     with timer.stage("rules", rows=len(pathways.referrals)):
         rules = run_rules(pathways, chosen, config={k: v for k, v in config.items() if k != "audit"},
-                          select=_codes_for("GM", select), ignore=_codes_for("GM", ignore))
+                          select=_codes_for("GM", select), ignore=_codes_for("GM", ignore), benchmark=benchmark)
     providers = sorted(set(submitted) | (set(kpis.index) - {ALL_PROVIDERS}))
     result = AuditResult(source=str(path), period=chosen, providers=providers, kpis=kpis,
-                         pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages)
+                         pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages,
+                         submissions=submissions, identifiers=identifiers)
     with timer.stage("outliers", rows=len(result.providers)):
-        result.outliers = provider_outliers(kpis, rules)
+        result.outliers = provider_outliers(kpis, rules, benchmark)
+        result.benchmark = {"year": benchmark.year, "source": benchmark.source}
+    with timer.stage("monthly", rows=len(pathways.referrals)):
+        from iapt_audit.outliers import monthly_spc
+        result.monthly = monthly_spc(pathways, chosen)
     return result
+
+
+def read_and_select(path, timer: StageTimer, settings: DQSettings) -> tuple[Selection, list]:
+    """Read the extract (identifiers kept for the NHS number check) and select its latest
+    submissions and records (``iapt_audit.selection``); the submission-history checks run here,
+    while every record as read is still at hand. Returns the selection and those verdicts."""
+    with timer.stage("read") as stage:
+        extract = read_extract(path, identifiers=True)
+        stage["rows"] = sum(extract.rows_read.values())
+    with timer.stage("select", rows=stage["rows"]):
+        selection = select_submissions(extract)
+        history = history_verdicts(extract, selection.submissions, settings.wants)
+    return selection, history
 
 
 def _selectors(given, config: dict, key: str) -> tuple[str, ...]:
@@ -113,25 +165,28 @@ def _codes_for(prefix: str, codes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(code for code in codes if code.startswith(prefix))
 
 
-def provider_outliers(kpis: pd.DataFrame, rules: list) -> list[dict]:
-    """Funnel comparison across the extract's providers (when there are enough) of every KPI rate
-    and every gaming indicator. The rules' own flags use a peer funnel of their own (see
-    ``rules_engine.flagging``); these entries are the plain comparison a regulator reads."""
+def provider_outliers(kpis: pd.DataFrame, rules: list, benchmark=None) -> list[dict]:
+    """One funnel per indicator: every KPI rate compared across the extract's providers (when
+    there are enough), and every gaming indicator on the very funnel its rule decided with
+    (``rules_engine.flagging``). With fewer than 8 providers, each KPI and indicator with a
+    published counterpart is placed on England's funnel from ``benchmark``."""
     from iapt_audit.outliers import compare_providers
 
     providers = kpis.drop(index=ALL_PROVIDERS)
-    frames = {m.name: pd.DataFrame({"provider": providers.index,
+    frames = {m.name: pd.DataFrame({"provider": providers.index.astype(str),
                                     "numerator": providers[f"{m.name}__num"].to_numpy(),
                                     "denominator": providers[f"{m.name}__den"].to_numpy()})
               for m in MEASURES if m.kind == "percentage"}
-    entries = [compare_providers(name, frame) for name, frame in frames.items()]
-    for rule in rules:  # a gaming indicator is a concern only when high
-        table = rule.providers
-        frame = pd.DataFrame({"provider": table.index.astype(str), "numerator": table["numerator"].to_numpy(),
-                              "denominator": table["denominator"].to_numpy()})
-        entry = compare_providers(rule.code, frame, flag_low=False)
+    entries = []
+    for name, frame in frames.items():
+        entry = compare_providers(name, frame)
+        if entry is None and benchmark is not None:
+            entry = benchmark.judge(name, frame[frame["denominator"] > 0])
+        entries.append(entry)
+    for rule in rules:  # the funnel that decided the rule, peers' or England's
+        entry = rule.peer_test
         if entry is not None:
             entry["official_name"] = f"{rule.code} {rule.rule.title}"
+            entry["measure"] = rule.code
         entries.append(entry)
     return [entry for entry in entries if entry is not None]
-

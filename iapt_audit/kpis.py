@@ -8,7 +8,11 @@ numerator and denominator, because a percentage without them cannot be checked:
 * reliable improvement and deterioration over all finished courses ([G21] §6.5–6.6);
 * 6 and 18 weeks: finished courses whose first treatment came within 42 / 126 days of referral;
 * first to second treatment over 28 / 90 days: referrals whose second treatment is in the period;
-* access attrition (M288) = ended treated once over ended referrals that had treatment.
+* access attrition (M288) = ended treated once over ended referrals that had treatment;
+* every measure counts only referrals NHS Digital uses: where the extract carries
+  UsePathway_Flag, referrals it marks false are left out of every count, contacts included
+  ([MM20]: each construction requires IDS101Referral.UsePathway_Flag = 'True'; ``pathway``
+  keeps the flag as ``UsePathway``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import pandas as pd
 from iapt_audit.model import codes
 from iapt_audit.period import Period
 
-ALL_PROVIDERS = "ALL"
+# the national total's row: a leading blank, which the reader strips from every code, so no
+# provider in the data can take its place (a provider coded ALL keeps its own row)
+ALL_PROVIDERS = " ALL"
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,10 @@ def referral_masks(referrals: pd.DataFrame, period: Period) -> pd.DataFrame:
         "paired_phq": finished & r["PHQ9_LastScore"].notna(),
         "paired_adsm": finished & r["ADSM_LastScore"].notna(),
     })
+    if "UsePathway" in r and not r["UsePathway"].all():  # left out of every count, provider kept
+        unused = ~r["UsePathway"].to_numpy()
+        for column in masks.columns.drop("OrgIDProv"):
+            masks[column] = masks[column].mask(unused, 0 if column == "finished_appts" else False)
     return masks
 
 
@@ -134,6 +144,8 @@ def contact_masks(contacts: pd.DataFrame, period: Period) -> pd.DataFrame:
 def compute_kpis(referrals: pd.DataFrame, contacts: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Sum the masks by provider; return a frame indexed by provider (plus ALL) with
     ``<measure>``, ``<measure>__num`` and ``<measure>__den`` columns."""
+    if "UsePathway" in referrals and not referrals["UsePathway"].all():
+        contacts = contacts[referrals["UsePathway"].to_numpy()[contacts["ref"].to_numpy()]]
     sums = referral_masks(referrals, period).groupby("OrgIDProv", observed=True).sum()
     sums = sums.join(contact_masks(contacts, period).groupby("OrgIDProv", observed=True).sum(), how="outer")
     sums = sums.fillna(0)

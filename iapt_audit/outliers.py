@@ -32,7 +32,10 @@ import pandas as pd
 
 from iapt_audit.errors import InputError
 from iapt_audit.io.published import ENGLAND, MEASURES, measure_named, read_published
-from iapt_audit.kpis import STANDARDS
+from iapt_audit.kpis import ALL_PROVIDERS, STANDARDS, compute_kpis
+from iapt_audit.kpis import MEASURES as KPI_MEASURES
+from iapt_audit.period import Period
+from iapt_audit.stats.direction import direction_of, verdict
 from iapt_audit.stats.funnel import Funnel
 from iapt_audit.stats.spc import xmr
 
@@ -50,9 +53,10 @@ SPC_NOTE = (
     "volume varies a lot, read the funnel for that month instead.")
 
 
-def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None = None,
+def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | str | None = None,
                       min_providers: int = 8, method: str = "additive",
-                      rare_zero_share: float = RARE_ZERO_SHARE, flag_low: bool = True) -> dict | None:
+                      rare_zero_share: float | None = RARE_ZERO_SHARE, flag_low: bool = True,
+                      fit_on=None, direction: str | None = None, construction: str | None = None) -> dict | None:
     """Funnel comparison of one rate across providers, as a ``findings.json`` outlier entry.
 
     ``frame`` has columns ``provider, numerator, denominator`` and optionally ``name`` and
@@ -77,12 +81,20 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None
     if len(rows) < max(min_providers, 2):
         return None
 
+    fitted_rows = rows if fit_on is None else rows[rows.index.isin([str(p) for p in fit_on])]
+    if len(fitted_rows) < 2:
+        return None
+    if isinstance(target, str):
+        target = float(np.median(fitted_rows["numerator"] / fitted_rows["denominator"]))
+
     def funnel(use_method):
-        return Funnel(rows["numerator"], rows["denominator"], rows.index, method=use_method, target=target)
+        return Funnel(fitted_rows["numerator"], fitted_rows["denominator"], fitted_rows.index, method=use_method,
+                      target=target)
 
     fitted, fallback = funnel(method), None
-    zero_share = float((rows["numerator"] == 0).mean())
-    if method != "unadjusted" and fitted.overdispersed and zero_share >= rare_zero_share:
+    zero_share = float((fitted_rows["numerator"] == 0).mean())
+    if (rare_zero_share is not None and method != "unadjusted" and fitted.overdispersed
+            and zero_share >= rare_zero_share):
         fallback = {"test": "rare_pattern", "zero_share": zero_share, "threshold": rare_zero_share,
                     "phi_set_aside": fitted.phi, "requested_method": method, "limits": "unadjusted",
                     "reason": "most providers are at zero, so phi measures the zeros, not heterogeneity; "
@@ -90,8 +102,8 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None
         fitted = funnel("unadjusted")
     unadjusted = fitted if fitted.method == "unadjusted" else funnel("unadjusted")
 
-    table = fitted.outliers(FLAG_LEVEL)
-    unadjusted_flags = unadjusted.outliers(FLAG_LEVEL)["flag"]
+    table = _judged(fitted, rows)
+    unadjusted_flags = _judged(unadjusted, rows)["flag"]
     if not flag_low:
         table["flag"] = table["flag"].where(table["flag"] != "low", None)
         unadjusted_flags = unadjusted_flags.where(unadjusted_flags != "low", None)
@@ -104,29 +116,64 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | None
     for extra in ("name", "published"):
         if extra in rows:
             columns[extra] = [_plain(v) for v in rows[extra].astype(object).tolist()]
+    direction = direction or direction_of(measure)
+    columns["verdict"] = [verdict(flag, direction) for flag in columns["flag"]]
     providers = {code: {key: values[i] for key, values in columns.items()}
                  for i, code in enumerate(table.index.tolist())}
     return {
         "measure": measure, "method": fitted.method, "target": fitted.target, "phi": fitted.phi,
-        "tau2": fitted.tau2, "adjusted": fitted.adjusted, "level": FLAG_LEVEL,
-        "n_providers": len(rows), "fallback": fallback, "excluded": excluded,
+        "tau2": fitted.tau2, "adjusted": fitted.adjusted, "level": FLAG_LEVEL, "direction": direction,
+        "construction": construction or _construction(fitted, len(fitted_rows), len(rows)),
+        "n_providers": len(rows), "n_fitted": len(fitted_rows), "fallback": fallback, "excluded": excluded,
         "flag_counts": {"high": int((table["flag"] == "high").sum()), "low": int((table["flag"] == "low").sum()),
                         "unadjusted": int(unadjusted_flags.notna().sum())},
         "providers": providers,
         "chart": [{k: _number(v) if k == "N" else float(v) for k, v in point.items()}
-                  for point in fitted.limits_table(fitted.chart_denominators()).to_dict("records")],
+                  for point in fitted.limits_table(_chart_grid(rows["denominator"])).to_dict("records")],
     }
 
 
+def _judged(fitted: Funnel, rows: pd.DataFrame) -> pd.DataFrame:
+    """Every provider of ``rows`` against ``fitted``'s 99.8 % limits at its own denominator
+    (``fitted`` may be fitted to a subset)."""
+    value = rows["numerator"] / rows["denominator"]
+    lower, upper = fitted.limits(rows["denominator"].to_numpy(), FLAG_LEVEL)
+    flag = np.where(value > upper, "high", np.where(value < lower, "low", None))
+    with np.errstate(divide="ignore", invalid="ignore"):  # z is 0/0 only at a target of exactly 0 or 1
+        z = fitted.z_of(value.to_numpy(), rows["denominator"].to_numpy())
+    return pd.DataFrame({"numerator": rows["numerator"], "denominator": rows["denominator"], "value": value,
+                         "z": z, "lower": lower, "upper": upper,
+                         "flag": pd.Series(flag, index=rows.index, dtype=object)}, index=rows.index)
+
+
+def _chart_grid(denominators: pd.Series, points: int = 100) -> np.ndarray:
+    """A log-spaced grid of N covering every judged provider's denominator."""
+    low = max(1.0, float(denominators.min()) / 2)
+    return np.unique(np.round(np.geomspace(low, float(denominators.max()) * 1.1, points)))
+
+
+def _construction(fitted: Funnel, n_fitted: int, n_judged: int) -> str:
+    """The funnel's construction in words, for the chart's caption and the workbook."""
+    target = f"target {100 * fitted.target:.1f}%"
+    limits = {"additive": "additive random-effects limits (FunnelPlotR)",
+              "multiplicative": "multiplicative over-dispersion limits (Spiegelhalter)",
+              "unadjusted": "unadjusted limits"}[fitted.method]
+    if fitted.method != "unadjusted" and not fitted.adjusted:
+        limits += ", no over-dispersion found"
+    fitted_on = f"fitted to all {n_judged} providers" if n_fitted == n_judged else \
+        f"fitted to {n_fitted} of the {n_judged} providers"
+    return f"99.8% {limits}, {fitted_on}, {target}"
+
+
 def analyse_published(paths, measures=None, period=None, org_type: str = "Provider", *,
-                      method: str = "additive", min_providers: int = 8, run_length: int = 7) -> dict:
+                      method: str = "additive", min_providers: int = 8, run_length: int = 7, rebase=None) -> dict:
     """Funnels, SPC and the hidden-waits signature on NHS Digital's published files.
 
     ``measures``: names or M-codes (default all); ``period``: a year ("2019-20") or month
     ("2024-03") or a list of them whose funnels are drawn (default all in the files; SPC always
     charts every month given, since a series needs its history); ``org_type``: which
     organisations to compare (default providers; the annual files also have ICB, CCG, STP,
-    regions).
+    regions); ``rebase``: months from which the SPC limits are recalculated.
     """
     data = read_published(paths, measures)
     names = list(dict.fromkeys(measure_named(m).name for m in measures)) if measures else list(MEASURES)
@@ -144,7 +191,8 @@ def analyse_published(paths, measures=None, period=None, org_type: str = "Provid
     funnels = []
     for (measure, when), group in orgs.groupby(["measure", "period"], sort=True):
         frame = group.rename(columns={"org_code": "provider", "org_name": "name"})
-        entry = compare_providers(measure, frame, min_providers=min_providers, method=method)
+        entry = compare_providers(measure, frame, min_providers=min_providers, method=method,
+                                  direction=MEASURES[measure].improvement)
         if entry is None:
             continue
         entry["period"], entry["period_type"] = when, group["period_type"].iloc[0]
@@ -158,12 +206,12 @@ def analyse_published(paths, measures=None, period=None, org_type: str = "Provid
         "measures": [m for m in names if m in set(orgs["measure"])],
         "periods": sorted(orgs["period"].unique().tolist()),
         "method": method,
-        "notes": [ROUNDING_NOTE, SPC_NOTE],
+        "notes": [ROUNDING_NOTE, SPC_NOTE, *data.attrs.get("notices", [])],  # + what the reader tolerated
         "funnels": funnels,
         "hidden_waits": [found for when, pair in _access_and_second(funnels)
                          for found in hidden_waits(*pair, period=when)],
         "spc": provider_spc(every_month[every_month["measure"].isin(set(orgs["measure"]))],
-                            run_length=run_length),
+                            run_length=run_length, rebase=rebase),
     }
 
 
@@ -172,9 +220,10 @@ def hidden_waits(access: dict, second: dict, *, period: str | None = None) -> li
 
     ``access`` and ``second`` are ``compare_providers`` entries for the same period: the 6-week
     wait (finished courses) and first-to-second treatment over 90 days (M047 / M126). The
-    signature is a high outlier on the second while inside the funnel (or a high outlier) on the
-    first, or at or above the 75 % standard [G21 §2.6]: meeting the access standard with a first
-    appointment and then queueing people for the second is the "hidden wait".
+    signature is a high outlier on the second while the 6-week standard (75 % [G21 §2.6]) is met
+    on the first: meeting the access standard with a first appointment and then queueing people
+    for the second is the "hidden wait". Being inside the 6-week funnel is not enough (a
+    provider can be inside it and miss the standard, which is then no hidden wait but a plain one).
     """
     standard = _standard("wait_6_weeks")
     found = []
@@ -182,13 +231,10 @@ def hidden_waits(access: dict, second: dict, *, period: str | None = None) -> li
         six = access["providers"].get(code)
         if entry["flag"] != "high" or six is None:
             continue
-        reasons = []
-        if six["flag"] != "low":
-            reasons.append("6-week access inside the funnel" if six["flag"] is None
-                           else "6-week access a high outlier")
         if six["value"] >= standard:
-            reasons.append(f"6-week access at or above the {standard:.0%} standard")
-        if reasons:
+            reasons = [f"6-week access meets the {standard:.0%} standard"]
+            if six["flag"] is not None:
+                reasons.append(f"is {six['verdict']} on the 6-week funnel")
             found.append({
                 "period": period, "provider": code, "name": entry.get("name"),
                 "first_to_second_over_90_days": {k: entry[k] for k in ("value", "numerator", "denominator",
@@ -214,23 +260,36 @@ def _standard(measure: str) -> float | None:
     return STANDARDS[official] / 100 if official in STANDARDS else None
 
 
-def provider_spc(monthly: pd.DataFrame, *, run_length: int = 7) -> dict:
-    """XmR per measure and provider over the monthly rates (percent); missing months skipped."""
+def provider_spc(monthly: pd.DataFrame, *, run_length: int = 7, rebase=None) -> dict:
+    """XmR per measure and provider over the monthly rates (percent), on a calendar axis.
+
+    The charted value is NHS Digital's published percentage where the measure has one (computed
+    from unrounded counts, so closer to the truth than a rate from counts rounded to 5), else the
+    rate recomputed from the rounded counts; each chart says which in ``value_source``. Limits
+    are clipped to 0–100 %, the national standard (if any) is the target for the assurance, and
+    ``rebase`` dates start new limits.
+    """
     result = {}
     if monthly.empty:
         return result
     positive = monthly["denominator"].where(monthly["denominator"] > 0)
-    rates = monthly.assign(rate=100 * monthly["numerator"] / positive)
+    recomputed = 100 * monthly["numerator"] / positive
+    publishes = monthly["measure"].map(lambda m: bool(MEASURES[m].monthly and MEASURES[m].monthly[2]))
+    rates = monthly.assign(rate=recomputed.where(~publishes, monthly["published"]))
     rates = rates.dropna(subset=["rate"]).sort_values("period")
     for measure, per_measure in rates.groupby("measure", sort=True):
         direction = MEASURES[measure].improvement
+        standard = _standard(measure)
+        source = "published percentage" if publishes[per_measure.index[0]] else "recomputed from rounded counts"
         charts = {}
         for code, series in per_measure.groupby("org_code", sort=True):  # one chart per provider
             if len(series) < 2:
                 continue
-            chart = xmr(series["rate"].to_numpy(), dates=series["period"].to_numpy(),
-                        run_length=run_length, improvement=direction).to_dict()
+            chart = xmr(series["rate"].to_numpy(), dates=series["period"].to_numpy(), run_length=run_length,
+                        improvement=direction, bounds=(0.0, 100.0),
+                        target=None if standard is None else 100 * standard, rebase=rebase).to_dict()
             chart["name"] = series["org_name"].iloc[-1]
+            chart["value_source"] = source
             charts[code] = chart
         result[measure] = charts
     return result
@@ -270,3 +329,44 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def monthly_spc(pathways, period, *, run_length: int = 7) -> dict:
+    """The audit's own months: every KPI rate of every provider per calendar month of ``period``
+    on an XmR chart ({measure: {provider: chart}}), so a change in coding (assess-and-treat
+    endings jumping after a contract change) shows as a shift or a point outside the limits.
+
+    KPIs come from ``kpis.compute_kpis`` run once per month (vectorised sums; a dozen calls for a
+    year). A month with no cases in a provider's denominator is a gap. Fewer than 2 months: {}.
+    """
+    months = pd.period_range(period.start, period.end, freq="M")
+    if len(months) < 2:
+        return {}
+    rates = [m for m in KPI_MEASURES if m.kind == "percentage"]
+    frames = []
+    for month in months:  # one vectorised KPI pass per month, not a loop over records
+        window = Period(max(month.start_time, period.start), min(month.end_time.normalize(), period.end), "month")
+        table = compute_kpis(pathways.referrals, pathways.contacts, window).drop(index=ALL_PROVIDERS, errors="ignore")
+        for m in rates:
+            frames.append(pd.DataFrame({"measure": m.name, "period": str(month), "provider": table.index.astype(str),
+                                        "numerator": table[f"{m.name}__num"].to_numpy(),
+                                        "denominator": table[f"{m.name}__den"].to_numpy()}))
+    long = pd.concat(frames, ignore_index=True)
+    long = long[long["denominator"] > 0]
+    result = {}
+    for measure, per_measure in long.groupby("measure", sort=False):
+        standard = STANDARDS.get(measure)
+        charts = {}
+        for code, series in per_measure.groupby("provider", sort=True):
+            if len(series) < 2:
+                continue
+            rate = 100.0 * series["numerator"] / series["denominator"]
+            chart = xmr(rate.to_numpy(), dates=series["period"].to_numpy(), run_length=run_length,
+                        improvement=direction_of(measure), bounds=(0.0, 100.0), target=standard).to_dict()
+            chart["numerator"] = [int(v) for v in series["numerator"]]
+            chart["denominator"] = [int(v) for v in series["denominator"]]
+            chart["value_source"] = "this audit's records"
+            charts[code] = chart
+        if charts:
+            result[measure] = charts
+    return result

@@ -26,8 +26,9 @@ class SelectiveOutcomeRecording(Rule):
     How it is measured:
     Denominator: finished courses (CompletedTreatment_Flag) with ServDischDate in the period
     (M076). Numerator: those without Paired_Flag (no PHQ9_LastScore or no ADSM_LastScore).
-    Detail: recovery among the paired — Recovery_Flag over finished courses at caseness
-    (M191 / (M076 − M179)). Evidence: PHQ-9 and GAD-7 score counts, the ADSM the descriptor
+    Detail: recovery among the paired — Recovery_Flag over paired finished courses at
+    caseness (caseness is set from the first scores for unpaired courses too, so the pairing is
+    required here explicitly). Evidence: PHQ-9 and GAD-7 score counts, the ADSM the descriptor
     calls for, treatment contacts, discharge date.
 
     Thresholds:
@@ -66,7 +67,7 @@ class SelectiveOutcomeRecording(Rule):
         found = cases(r, done, ~r["Paired_Flag"], PHQ9_Count=r["PHQ9_Count"], GAD7_Count=r["GAD7_Count"],
                       DescriptorADSM=r["DescriptorADSM"], TreatmentCareContact_Count=r["TreatmentCareContact_Count"],
                       ServDischDate=r["ServDischDate"])
-        at_caseness = (done & r["Caseness_Flag"]).groupby(r["OrgIDProv"], observed=True).sum()
+        at_caseness = (done & r["Caseness_Flag"] & r["Paired_Flag"]).groupby(r["OrgIDProv"], observed=True).sum()
         recovered = (done & r["Recovery_Flag"]).groupby(r["OrgIDProv"], observed=True).sum()
         detail = pd.DataFrame({"recovery": recovered, "caseness_finished": at_caseness})
         detail["recovery_percent"] = 100.0 * detail["recovery"] / detail["caseness_finished"].where(

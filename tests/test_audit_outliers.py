@@ -30,10 +30,13 @@ def test_a_provider_with_no_recoveries_is_a_low_outlier_among_nine(tmp_path):
     assert abs(recovery["target"] - 167 / 360) < 1e-9
 
 
-def test_too_few_providers_gives_no_comparison(tmp_path):
+def test_too_few_providers_are_placed_on_englands_funnel_instead(tmp_path):
     tables = merge(*[provider_courses(f"R{i}", recovered=2, total=4) for i in range(3)])
     findings = run_audit(write_extract(tmp_path / "x", tables), period="2024-04-01:2025-03-31").findings()
-    assert findings["outliers"] == []
+    assert findings["outliers"] and all(o.get("national") for o in findings["outliers"])
+    recovery = next(o for o in findings["outliers"] if o["measure"] == "Percentage_Recovery")
+    assert set(recovery["providers"]) == {"R0", "R1", "R2"}
+    assert recovery["reference_year"] == findings["benchmark"]["year"]
 
 
 def test_gaming_indicators_are_compared_and_only_high_values_flagged(tmp_path):

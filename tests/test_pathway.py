@@ -92,11 +92,14 @@ def test_low_and_high_intensity_dates_come_from_the_therapy_codes(tmp_path):
     assert row["HighIntensityTherapy_FirstDate"] == day("2024-07-01")
 
 
-def test_a_single_score_is_not_paired(tmp_path):
+def test_a_single_score_is_not_paired_but_sets_caseness(tmp_path):
+    # caseness comes from the first scores whether or not the course is paired (issue 14 item 3;
+    # the published 2024-25 counts in tests/derivation/test_caseness_counts.py show NHS Digital does so)
     row = derive(tmp_path, course("R1", ["2024-05-01", "2024-05-08"], phq=[15], gad=[12, 6])).loc["R1"]
     assert row["PHQ9_FirstScore"] == 15 and np.isnan(row["PHQ9_LastScore"])
     assert not row["Paired_Flag"]
-    assert not row["Caseness_Flag"] and not row["NotCaseness_Flag"]
+    assert row["Caseness_Flag"] and not row["NotCaseness_Flag"]
+    assert not row["Recovery_Flag"] and not row["ReliableImprovement_Flag"]  # these still need pairs
 
 
 def test_caseness_boundaries_use_greater_or_equal(tmp_path):

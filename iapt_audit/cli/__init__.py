@@ -1,7 +1,8 @@
 """The ``iapt-audit`` command: a thin click shell over the Python API.
 
 Each sub-command lives in its own module of this package and is registered below. Errors a
-user can fix (``InputError``) become one line on stderr and exit code 2, never a traceback.
+user can fix (``InputError``, and the file system's ``OSError``: a full disk, a file that vanished)
+become one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 import click
 
 from iapt_audit import __version__
-from iapt_audit.errors import InputError
+from iapt_audit.errors import InputError, from_os_error
 
 
 class _Group(click.Group):
@@ -21,8 +22,14 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as err:
-            click.echo(f"iapt-audit: error: {err.one_line()}", err=True)
-            sys.exit(2)
+            _fail(err)
+        except OSError as err:  # the file system's refusals (a full disk, a vanished file): never a traceback
+            _fail(from_os_error(err))
+
+
+def _fail(err: InputError):
+    click.echo(f"iapt-audit: error: {err.one_line()}", err=True)
+    sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,7 +11,7 @@ from iapt_audit.progress import StageTimer
 
 @click.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder for findings.json and the reports (created if missing).")
 @click.option("--period", default=None, metavar="START:END",
               help="Reporting period, e.g. 2024-04-01:2025-03-31 (default: the header's, else the data's span).")
@@ -28,45 +28,77 @@ from iapt_audit.progress import StageTimer
 @click.option("--format", "formats", default="xlsx,html,json", show_default=True,
               callback=lambda ctx, param, value: _choices(value, param, ("xlsx", "html", "json")),
               help="Report formats, comma-separated: xlsx, html, json (findings.json is always written).")
+@click.option("--benchmark", "benchmark", multiple=True, type=click.Path(path_type=Path),
+              help="NHS Digital published annual or monthly files (or folders) to build England's reference "
+                   "from; repeatable. Default: the reference shipped with the package.")
+@click.option("--highlight", "highlight", multiple=True, metavar="ORG",
+              help="Provider code to highlight on every funnel and SPC chart; repeatable.")
+@click.option("--engine", type=click.Choice(["pandas", "spark"]), default="pandas", show_default=True,
+              help="pandas: this machine's memory; spark: Apache Spark, one provider per task "
+                   "(pip install 'iapt-audit[spark]'; Java 17). The same findings either way.")
 def audit(input_path: Path, out_dir: Path, period: str | None, config_path: Path | None,
-          select: tuple[str, ...], ignore: tuple[str, ...], audiences: tuple[str, ...], formats: tuple[str, ...]):
+          select: tuple[str, ...], ignore: tuple[str, ...], audiences: tuple[str, ...], formats: tuple[str, ...],
+          benchmark: tuple[Path, ...], highlight: tuple[str, ...], engine: str):
     """Audit an extract: data quality, pathways, KPIs, gaming rules and provider outliers."""
     from iapt_audit.audit import run_audit
     from iapt_audit.config import load_config
+    from iapt_audit.errors import printable
+    from iapt_audit.period import Period
+    from iapt_audit.report.atomic import output_folder
     from iapt_audit.report.findings import write_findings
     from iapt_audit.report.writer import write_reports
 
+    config = load_config(config_path)
+    if period:
+        Period.parse(period)  # a wrong --period is refused before the work starts
     timer = StageTimer()
-    result = run_audit(input_path, period=period, timer=timer, config=load_config(config_path),
-                       select=select, ignore=ignore)
-    with timer.stage("reports"):  # half a minute at national scale: shown like the other stages
-        written = write_findings(result, out_dir)
-        reports = write_reports(result, out_dir, audiences=audiences, formats=formats)
+    with output_folder(out_dir) as folder:  # refused here, before the work, if it cannot be written
+        result = run_audit(input_path, period=period, timer=timer, config=config, select=select, ignore=ignore,
+                           benchmark=list(benchmark) or None, engine=engine)
+        click.echo(result.period.describe())
+        with timer.stage("reports"):  # half a minute at national scale: shown like the other stages
+            written = [write_findings(result, folder), *write_reports(
+                result, folder, audiences=audiences, formats=formats,
+                highlight=tuple(h.strip().upper() for h in highlight))]
     click.echo(summary(result))
-    click.echo(f"Wrote {written}")
-    for path in reports:
-        click.echo(f"Wrote {path}")
+    for path in written:
+        click.echo(f"Wrote {printable(str(Path(out_dir) / path.name))}")
 
 
 def summary(result) -> str:
     """What a reader needs first: scope, data-quality failures, flagged providers, outliers."""
+    from iapt_audit.kpis import ALL_PROVIDERS
+
     period = result.period.as_json()
     lines = [f"Audited {len(result.providers)} providers, "
-             f"{int(result.kpis.loc['ALL', 'Count_ReferralsReceived']):,} referrals received "
+             f"{int(result.kpis.loc[ALL_PROVIDERS, 'Count_ReferralsReceived']):,} referrals received "
              f"{period['start']} to {period['end']}."]
+    lines.append(submissions_line(result.submissions))
     failed = [f for f in result.data_quality.checks if not f.passed]
     by_severity = {s: sum(f.check.severity == s for f in failed) for s in ("error", "warning", "info")}
     lines.append(f"Data quality: {len(result.data_quality.checks)} checks, {len(failed)} failed "
                  f"({by_severity['error']} error, {by_severity['warning']} warning, {by_severity['info']} info).")
     flagged = [f"{r.code} {', '.join(r.flagged)}" for r in result.rules if r.flagged]
     lines.append("Gaming rules flagged: " + ("; ".join(flagged) if flagged else "none") + ".")
+    # one verdict per indicator: a gaming indicator's funnel is the one its rule decided with
     outliers = []
     for entry in result.outliers:
-        flags = [f"{org} {p['flag']}" for org, p in entry["providers"].items() if p["flag"]]
+        flags = [f"{org} {p['verdict']}" for org, p in entry["providers"].items() if p["flag"]]
         if flags:
-            outliers.append(f"{entry['measure']} {', '.join(flags)}")
-    lines.append("Funnel outliers (99.8%): " + ("; ".join(outliers) if outliers else "none") + ".")
+            outliers.append(f"{entry['measure']}: {', '.join(flags)}")
+    where = (f"England's funnel {result.benchmark['year']}" if any(e.get("national") for e in result.outliers)
+             else "99.8% funnels")
+    lines.append(f"Outliers ({where}): " + ("; ".join(outliers) if outliers else "none") + ".")
     return "\n".join(lines)
+
+
+def submissions_line(submissions: dict) -> str:
+    """One line on selection (``Selection.as_json``): submissions counted and records set aside."""
+    records = submissions.get("records", [])
+    read, kept = sum(r["read"] for r in records), sum(r["selected"] for r in records)
+    counted = submissions.get("submissions_selected", 0)
+    return (f"Submissions: {submissions.get('submissions_read', 0):,} read, {counted:,} counted; records: {read:,} read, "
+            f"{kept:,} counted ({read - kept:,} superseded, replaced by a later month or repeated).")
 
 
 def _choices(value: str, param, allowed: tuple[str, ...]) -> tuple[str, ...]:

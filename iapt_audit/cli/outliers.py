@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from iapt_audit.outliers import analyse_published
-from iapt_audit.report.atomic import atomic_write_text
+from iapt_audit.report.atomic import atomic_write_text, output_folder
 from iapt_audit.stats.funnel import METHODS
 
 DETAIL_LIMIT = 12  # funnels listed one by one; beyond this the summary is per measure
@@ -23,7 +23,7 @@ LISTED = 10        # flagged providers or hidden waits printed before "and N mor
 
 @click.command("outliers")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder for outliers.json.")
 @click.option("--measure", "measures", multiple=True,
               help="Measure name or M-code (recovery, M192, wait_6_weeks, first_to_second_over_90_days ...). "
@@ -40,20 +40,42 @@ LISTED = 10        # flagged providers or hidden waits printed before "and N mor
               help="Fewest organisations with data for a funnel to be drawn.")
 @click.option("--report", "report_formats", multiple=True, type=click.Choice(("xlsx", "html", "json")),
               help="Also write the regulator report (regulator.xlsx / .html / .json). Repeatable.")
-def outliers(paths, out_dir, measures, periods, org_type, method, run_length, min_providers, report_formats):
+@click.option("--highlight", multiple=True, metavar="ORG",
+              help="Provider code to ring and label on every funnel and SPC chart of the report. Repeatable.")
+@click.option("--rebase", multiple=True, metavar="YYYY-MM",
+              help="Month from which every SPC chart's limits are recalculated (a known change). Repeatable.")
+def outliers(paths, out_dir, measures, periods, org_type, method, run_length, min_providers, report_formats,
+             highlight, rebase):
     """Compare providers in NHS Digital's published annual or monthly files (PATH: files, folders or zips)."""
-    result = analyse_published(list(paths), measures=list(measures) or None, period=list(periods) or None,
-                               org_type=org_type, method=method, min_providers=min_providers,
-                               run_length=run_length)
-    target = Path(out_dir) / "outliers.json"
-    atomic_write_text(target, json.dumps(result, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+    from iapt_audit.errors import printable
+    from iapt_audit.identifiers import IdentifierMask
+    from iapt_audit.report.writer import write_published_reports
+
+    with output_folder(out_dir) as folder:  # refused here, before the work, if it cannot be written
+        result = analyse_published(list(paths), measures=list(measures) or None, period=list(periods) or None,
+                                   org_type=org_type, method=method, min_providers=min_providers,
+                                   run_length=run_length, rebase=list(rebase) or None)
+        click.echo(periods_line(result))
+        document = IdentifierMask().value(result)  # published files hold no patients: shapes only
+        atomic_write_text(folder / "outliers.json",
+                          json.dumps(document, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+        written = [folder / "outliers.json"]
+        if report_formats:
+            written += write_published_reports(result, folder, formats=tuple(dict.fromkeys(report_formats)),
+                                               highlight=tuple(h.strip().upper() for h in highlight))
     for line in summary_lines(result):
         click.echo(line)
-    click.echo(f"Wrote {target}")
-    if report_formats:
-        from iapt_audit.report.writer import write_published_reports
-        for path in write_published_reports(result, out_dir, formats=tuple(dict.fromkeys(report_formats))):
-            click.echo(f"Wrote {path}")
+    for path in written:
+        click.echo(f"Wrote {printable(str(Path(out_dir) / path.name))}")
+
+
+def periods_line(result: dict) -> str:
+    """The periods compared, printed first as every command prints the period it used."""
+    periods = result["periods"]
+    if not periods:
+        return "Periods: none in the files."
+    shown = periods[0] if len(periods) == 1 else f"{periods[0]} to {periods[-1]} ({len(periods)} periods)"
+    return f"Periods: {shown}."
 
 
 def summary_lines(result: dict) -> list[str]:
@@ -132,8 +154,8 @@ def _spc_lines(spc: dict) -> list[str]:
         latest = [c["points"]["point_type"][-1] for c in charts.values()]
         concern = sum(t == "concern" for t in latest)
         improvement = sum(t == "improvement" for t in latest)
-        lines.append(f"SPC {measure}: {len(charts)} providers; special cause at their last point: "
-                     f"{concern} concern, {improvement} improvement")
+        lines.append(f"SPC {measure}: {len(charts)} providers; at their last month {concern} worse than "
+                     f"expected, {improvement} better than expected")
     return lines
 
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from iapt_audit.dq.findings import Check
 from iapt_audit.dq.gx_frames import attended
+from iapt_audit.identifiers import WITHHELD, IdentifierMask
 from iapt_audit.io.extract import Extract
 from iapt_audit.model import codes
 from iapt_audit.model.tables import RECORD_ID, TABLES
@@ -32,7 +33,6 @@ from iapt_audit.period import Period
 NO_ACTIVITY_DAYS = 120  # [MM20] M022: open referrals with no activity for more than 120 days
 REFERRAL_KEY = ("OrgIDProv", "ServiceRequestId")
 CONTACT_KEY = ("OrgIDProv", "CareContactId")
-WITHHELD = "(withheld: patient identifier)"
 KEY_SEPARATOR = "\x1f"  # cannot occur in an identifier read from CSV, Parquet or Excel
 
 
@@ -249,7 +249,7 @@ def unparsed_frame(extract: Extract) -> pd.DataFrame:
     parts = []
     for name, rows in unparsed.groupby("table", observed=True):
         table = extract.tables[name]
-        position = rows["row"].to_numpy(dtype=np.int64) - extract.first_row[name]
+        position = rows["position"].to_numpy(dtype=np.int64)
         identifier = rows["column"].isin(TABLES[name].identifier_columns).to_numpy()
         parts.append(pd.DataFrame({
             "OrgIDProv": table["OrgIDProv"].iloc[position].to_numpy(),
@@ -258,6 +258,51 @@ def unparsed_frame(extract: Extract) -> pd.DataFrame:
             "value": np.where(identifier, WITHHELD, rows["value"].astype(str).to_numpy())}))
     return (pd.concat(parts, ignore_index=True) if parts else
             pd.DataFrame(columns=["OrgIDProv", "record_id", "table", "column", "value"]))
+
+
+def identifiers_in_wrong_items(inputs: Inputs) -> Verdict:
+    """Records holding an NHS number, postcode or one of the extract's birth dates in an item
+    that is not an identifier item (``iapt_audit.identifiers``): text items as read, and the raw
+    values of dates and numbers that did not parse. Their values are withheld in the worklist.
+
+    Why a check as well as masking: masking keeps the value out of the outputs, but the record
+    still carries it into the provider's own systems and NHS Digital's; only the provider can
+    move it to its item. Vectorised: Arrow's RE2 picks the few candidate values, and only those
+    are confirmed one by one (check digit, birth-date lookup).
+    """
+    extract = inputs.extract
+    mask = IdentifierMask.of(extract)
+    parts, totals = [], []
+    for name, table in extract.tables.items():
+        spec = TABLES[name]
+        scanned = [c for c in table.columns if c not in spec.identifier_columns and c not in spec.date_columns
+                   and c not in spec.number_columns and pd.api.types.is_string_dtype(table[c])]
+        for column in scanned:
+            candidates = np.flatnonzero(mask.candidates(table[column]))
+            found = candidates[[mask.holds(v) for v in table[column].iloc[candidates].tolist()]] \
+                if len(candidates) else candidates
+            if len(found):
+                parts.append(_identifier_rows(extract, name, column, found))
+        if scanned:
+            totals.append(table[scanned].notna().sum(axis=1).groupby(table["OrgIDProv"].astype("string")).sum())
+    unparsed = unparsed_frame(extract)  # identifier items' own values come back withheld: never counted here
+    if len(unparsed):
+        totals.append(unparsed["OrgIDProv"].astype("string").value_counts())
+        held = np.array([mask.holds(str(v)) for v in unparsed["value"].tolist()], dtype=bool)
+        parts.append(unparsed[held].assign(value=WITHHELD))
+    frame = (pd.concat(parts, ignore_index=True) if parts
+             else pd.DataFrame(columns=["OrgIDProv", "record_id", "table", "column", "value"]))
+    total = (pd.concat(totals).groupby(level=0).sum().astype("int64") if totals else pd.Series(dtype="int64"))
+    return Verdict(frame, np.ones(len(frame), dtype=bool), np.arange(len(frame)), "value", totals=total,
+                   aligned=False)
+
+
+def _identifier_rows(extract: Extract, name: str, column: str, positions: np.ndarray) -> pd.DataFrame:
+    table = extract.tables[name]
+    ids = (table[RECORD_ID[name]].iloc[positions].to_numpy() if name in RECORD_ID and RECORD_ID[name] in table
+           else [f"row {p + extract.first_row.get(name, 2)}" for p in positions])
+    return pd.DataFrame({"OrgIDProv": table["OrgIDProv"].iloc[positions].to_numpy(), "record_id": ids,
+                         "table": name, "column": column, "value": WITHHELD})
 
 
 def typed_value_totals(extract: Extract, unparsed: pd.DataFrame) -> pd.Series:
@@ -321,4 +366,10 @@ CROSS_TABLE_CHECKS: list[tuple[Check, Callable[[Inputs], Verdict]]] = [
     (_check("DQ112", "Date or number in an unrecognised format", "error", "(all tables)", "(date and number items)",
             "Write dates as YYYY-MM-DD (or DD/MM/YYYY) and numbers as digits.",
             "date and number values given in any table"), unparsed_values),
+    (_check("DQ113", "NHS number, postcode or patient's birth date in an item that is not for it", "error",
+            "(all tables)", "(text items)",
+            "Move the identifier to its own item (NHSNumber, Postcode, PersonBirthDate) and give this item "
+            "its proper value; outputs withhold it meanwhile.",
+            "text values given in any table, and date and number values that did not parse"),
+     identifiers_in_wrong_items),
 ]

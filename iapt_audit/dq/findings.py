@@ -19,7 +19,7 @@ from iapt_audit.model.tables import RECORD_ID
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-ENGINES = ("great_expectations", "cross_table")
+ENGINES = ("great_expectations", "cross_table", "submission_history")
 BLANK = "(blank)"  # a missing provider code or record ID, as findings and worklists show it
 WORKLIST_COLUMNS = ["code", "severity", "table", "column", "OrgIDProv", "record_id", "value", "fix"]
 
@@ -152,8 +152,9 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
     ``totals`` is the denominator per provider (``providers.count(applies)``); ``failing`` the sorted row
     positions that failed. Per-provider counts are exact; the record list and the worklist keep
     the first ``record_cap`` failing rows in file order, their IDs then sorted. A check spanning
-    tables (its table is not in ``RECORD_ID``) reads ``record_id``, ``table`` and ``column`` from
-    the frame's own columns of those names.
+    tables (its table is not in ``RECORD_ID``), or whose frame names its records itself (a
+    ``record_id`` column: the submission-history checks), reads ``record_id``, ``table`` and
+    ``column`` from the frame's own columns of those names.
 
     A worklist row's ``column`` names the column its ``value`` was read from: the check's own
     column, or ``value_column`` when the telling value is elsewhere (DQ109 shows the referral's
@@ -165,7 +166,7 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
     by_provider = {str(org): {"failing": int(f), "total": int(t)} for org, f, t in
                    sorted(zip(totals.index[listed], fails.to_numpy()[listed], totals.to_numpy()[listed]))}
     kept = failing[:record_cap]
-    spanning = check.table not in RECORD_ID
+    spanning = check.table not in RECORD_ID or "record_id" in frame.columns
     ids = _take(frame["record_id" if spanning else RECORD_ID[check.table]], kept).astype("string").fillna(BLANK)
     numerator, denominator = len(failing), int(totals.sum())
     finding = Finding(check=check, numerator=numerator, denominator=denominator,

@@ -17,13 +17,15 @@ the record IDs and providers, so the failing records still come from GX, not fro
 from __future__ import annotations
 
 import logging
-import re
+import operator
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+CONDITION_OPERATORS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+                       ">": operator.gt, ">=": operator.ge}
 RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False,
                  "exclude_unexpected_values": True, "partial_unexpected_count": 0}
 
@@ -35,22 +37,64 @@ class ExpectationOutcome:
     table: str
     expectation: dict
     failing: np.ndarray   # sorted row positions GX reported as unexpected
+    error: str | None = None  # why GX could not evaluate it: then ``failing`` means nothing
+
+
+def could_not_run(exception_info) -> str | None:
+    """The error GX met evaluating an expectation, or None.
+
+    GX reports it at the top of ``exception_info`` ({"raised_exception": True, ...}) or, when a
+    metric the expectation needs failed, nested under that metric's ID, with the top level
+    absent; its result then lists no unexpected rows, which must not read as a pass.
+    """
+    if not isinstance(exception_info, dict):
+        return None
+    if exception_info.get("raised_exception"):
+        return str(exception_info.get("exception_message") or "an unknown error").splitlines()[0]
+    for nested in exception_info.values():
+        message = could_not_run(nested)
+        if message:
+            return message
+    return None
 
 
 def referenced_columns(suite: dict) -> set[str]:
-    """Every column a suite's expectations read, their row conditions' included.
-
-    A row condition names one column, first (``ServDischDate.notna()``, ``FindSchemeInUse == "01"``):
-    the suites keep to that so the column can be found without parsing pandas expressions.
-    """
+    """Every column a suite's expectations read, their row conditions' included."""
     names = set()
     for expectation in suite["expectations"]:
         kwargs = expectation["kwargs"]
         names.update(kwargs.get("column_list", []))
         names.update(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
         if "row_condition" in kwargs:
-            names.add(re.match(r"\s*([A-Za-z_]\w*)", kwargs["row_condition"]).group(1))
+            names.update(condition_columns(kwargs["row_condition"]))
     return names
+
+
+def condition_columns(condition: dict) -> set[str]:
+    """The columns a row condition reads.
+
+    Row conditions are GX's engine-neutral ones, written as JSON (``{"type": "nullity", "column":
+    {"name": ...}, "is_null": false}``, ``{"type": "comparison", ..., "operator": "==",
+    "parameter": "01"}``, ``"and"``/``"or"`` of ``conditions``): GX turns each into a pandas query or
+    a Spark SQL filter itself, so both engines run the one definition in ``expectations/``.
+    """
+    if "conditions" in condition:
+        return set().union(*(condition_columns(part) for part in condition["conditions"]))
+    return {condition["column"]["name"]}
+
+
+def condition_mask(frame: pd.DataFrame, condition: dict) -> np.ndarray:
+    """The rows of ``frame`` a row condition keeps, as GX's filter does (a missing value passes no
+    comparison): the denominator of a conditional check."""
+    kind = condition["type"]
+    if kind in ("and", "or"):
+        parts = [condition_mask(frame, part) for part in condition["conditions"]]
+        return np.logical_and.reduce(parts) if kind == "and" else np.logical_or.reduce(parts)
+    column = frame[condition["column"]["name"]]
+    if kind == "nullity":
+        return (column.isna() if condition["is_null"] else column.notna()).to_numpy(dtype=bool)
+    compare = CONDITION_OPERATORS[condition["operator"]]
+    return compare(column, condition["parameter"]).fillna(False).to_numpy(dtype=bool)
 
 
 def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray | None:
@@ -63,7 +107,7 @@ def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray | None
     kwargs = expectation["kwargs"]
     mask = None
     if "row_condition" in kwargs:
-        mask = frame.eval(kwargs["row_condition"], engine="python").fillna(False).to_numpy(dtype=bool)
+        mask = condition_mask(frame, kwargs["row_condition"])
     if expectation["type"] in ("expect_column_values_to_not_be_null", "expect_compound_columns_to_be_unique"):
         return mask
     for key in ("column", "column_A", "column_B"):
@@ -71,6 +115,14 @@ def applicable_rows(frame: pd.DataFrame, expectation: dict) -> np.ndarray | None
             present = frame[kwargs[key]].notna().to_numpy()
             mask = present if mask is None else mask & present
     return mask
+
+
+def suite_totals(frame: pd.DataFrame, expectations: list[dict], providers) -> pd.Series:
+    """One check's denominator per provider (``findings.Providers`` of ``frame``): the rows any of
+    its expectations judges. Both engines count it from a pandas frame of the table, so a check's
+    denominator never depends on which engine ran the expectations."""
+    rows = [applicable_rows(frame, expectation) for expectation in expectations]
+    return providers.count(None if any(r is None for r in rows) else np.logical_or.reduce(rows))
 
 
 def batches(table: str, frame: pd.DataFrame, expectations: list[dict]) -> list[tuple[str, pd.DataFrame, list[dict]]]:
@@ -124,12 +176,10 @@ def validate(runs: list[tuple[str, pd.DataFrame, list[dict]]], parameters: dict,
         run = batch.validate(gx.ExpectationSuite(name=f"{table}-{number}", expectations=tagged),
                              expectation_parameters=parameters, result_format=RESULT_FORMAT)
         for result in run.results:
-            if result.exception_info and result.exception_info.get("raised_exception"):
-                raise RuntimeError(f"Great Expectations could not run {result.expectation_config.meta['code']} "
-                                   f"on {table}: {result.exception_info['exception_message']}")
             expectation = expectations[result.expectation_config.meta["position"]]
-            failing = np.sort(np.asarray(result.result.get("unexpected_index_list", []), dtype=np.int64))
-            outcomes.append(ExpectationOutcome(table=table, expectation=expectation, failing=failing))
+            error = could_not_run(result.exception_info)
+            failing = np.sort(np.asarray((result.result or {}).get("unexpected_index_list", []), dtype=np.int64))
+            outcomes.append(ExpectationOutcome(table=table, expectation=expectation, failing=failing, error=error))
     if timings is not None:
         timings["gx_import"] = round(imported - started, 3)
         timings["gx_run"] = round(time.perf_counter() - imported, 3)

@@ -72,17 +72,17 @@ ITEM_RULES[("IDS101Referral", "OrgIDComm")] = _ODS
 
 def item_table(extract: Extract) -> pd.DataFrame:
     """One row per (provider, table, item) and per (ALL, table, item), counts and percentages."""
-    unparsed = extract.unparsed.groupby(["table", "column"], observed=True)["row"].agg(list)
+    unparsed = extract.unparsed.groupby(["table", "column"], observed=True)["position"].agg(list)
     parts = []
     for name, table in extract.tables.items():
         providers, labels = pd.factorize(table["OrgIDProv"].astype("string"), use_na_sentinel=False)
         # each row's first cell in a (provider x category) count table, so one item's counts are
         # one bincount of offset + category, not a fresh provider-times-five array per item
         offsets = providers * len(CATEGORIES)
-        for item in TABLES[name].columns:
+        for item in TABLES[name].data_items:
             if item not in table:
                 continue
-            failed_rows = np.asarray(unparsed.get((name, item), []), dtype=np.int64) - extract.first_row[name]
+            failed_rows = np.asarray(unparsed.get((name, item), []), dtype=np.int64)
             rule = ITEM_RULES.get((name, item))
             category = (_categorise_providers(providers, labels, rule, failed_rows) if item == "OrgIDProv"
                         else _categorise(table[item], rule, failed_rows))
@@ -95,7 +95,12 @@ def item_table(extract: Extract) -> pd.DataFrame:
             parts.append(frame)
     if not parts:
         return pd.DataFrame(columns=["OrgIDProv", "table", "item", "denominator", *CATEGORIES])
-    per_provider = pd.concat(parts, ignore_index=True)
+    return with_overall(pd.concat(parts, ignore_index=True))
+
+
+def with_overall(per_provider: pd.DataFrame) -> pd.DataFrame:
+    """Per-provider counts (OrgIDProv, table, item, one column per category) with the ALL rows,
+    denominators and percentages added: also how the Spark engine joins its providers' tables."""
     overall = per_provider.groupby(["table", "item"], sort=False, as_index=False)[list(CATEGORIES)].sum()
     overall.insert(0, "OrgIDProv", ALL_PROVIDERS)
     result = pd.concat([per_provider, overall], ignore_index=True)

@@ -70,6 +70,21 @@ class DQSettings:
         if unknown:
             raise InputError(f"unknown key {sorted(unknown)[0]!r} in [data_quality]",
                              fix="use select, ignore and [data_quality.checks.<CODE>] tables")
-        return cls(select=tuple(select) or tuple(section.get("select", ())),
-                   ignore=tuple(ignore) or tuple(section.get("ignore", ())),
-                   severities=severities, tolerances=tolerances)
+        settings = cls(select=tuple(select) or tuple(section.get("select", ())),
+                       ignore=tuple(ignore) or tuple(section.get("ignore", ())),
+                       severities=severities, tolerances=tolerances)
+        settings.refuse_codes_matching_nothing()
+        return settings
+
+    def refuse_codes_matching_nothing(self) -> None:
+        """A select or ignore code that names no check is a mistake (``--select DQ999`` would
+        otherwise run 0 checks and pass the gate), as a rule code naming no rule is."""
+        from iapt_audit.dq.stage import all_checks
+
+        known = [check.code for check in all_checks()]
+        for option, codes in (("--select", self.select), ("--ignore", self.ignore)):
+            for code in codes:
+                if not any(k.startswith(str(code).strip().upper()) for k in known):
+                    raise InputError(f"{code!r} matches no data-quality check", column=option,
+                                     fix=f"use check codes or prefixes, {known[0]} to {known[-1]} "
+                                         "(`iapt-audit check` lists them)")

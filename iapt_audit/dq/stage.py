@@ -11,6 +11,7 @@ import copy
 import gc
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from iapt_audit.dq.findings import (SEVERITY_RANK, WORKLIST_COLUMNS, Check, Data
 from iapt_audit.dq.gx_frames import gx_frame
 from iapt_audit.dq.item_table import item_table
 from iapt_audit.dq.settings import DQSettings
+from iapt_audit.dq.submission_history import HISTORY_CHECKS
 from iapt_audit.dq.suites import load_suites, suite_checks, suite_parameters
 from iapt_audit.io.extract import Extract
 from iapt_audit.pathway import Pathways
@@ -29,14 +31,22 @@ from iapt_audit.progress import StageTimer
 
 
 def all_checks() -> list[Check]:
-    """Every check the stage can run (suites and cross-table), in code order."""
-    return sorted(suite_checks() + [check for check, _ in cross_table.CROSS_TABLE_CHECKS], key=lambda c: c.code)
+    """Every check the stage can run (suites, cross-table and submission history), in code order."""
+    return sorted(suite_checks() + [check for check, _ in cross_table.CROSS_TABLE_CHECKS]
+                  + [check for check, _ in HISTORY_CHECKS], key=lambda c: c.code)
 
 
 def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000, progress: StageTimer | None = None,
-                     settings: DQSettings | None = None,
-                     pathways: Callable[[], Pathways] | None = None) -> DataQualityResult:
-    """Run every selected check on ``extract`` for ``period``.
+                     settings: DQSettings | None = None, pathways: Callable[[], Pathways] | None = None,
+                     history: list[tuple[Check, cross_table.Verdict]] = (),
+                     linked: Extract | None = None) -> DataQualityResult:
+    """Run every selected check on ``extract`` (``Selection.latest``) for ``period``.
+
+    ``linked``: the extract with one record per key (``Selection.distinct``; default ``extract``),
+    on which the cross-table checks follow records to their parents: a contact listed twice in one
+    submission is one contact there, and its repeat is the uniqueness check's finding alone.
+    ``history``: the submission-history verdicts (``dq.submission_history.history_verdicts``), run
+    on the records as read before selection released them; they are evaluated here with the rest.
 
     ``pathways`` gives the derived pathways, which two cross-table checks read (finished
     courses). It is called between the GX suites and the cross-table checks, after the suites'
@@ -60,12 +70,14 @@ def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000
 
     given = pathways() if pathways else None
     with timer.stage("data quality: cross-table") as cross:
-        inputs = cross_table.Inputs(extract, period, given)
+        linked = extract if linked is None else linked
+        linked_providers = table_providers if linked is extract else _LazyProviders(linked)
+        inputs = cross_table.Inputs(linked, period, given)
         for check, run in cross_table.CROSS_TABLE_CHECKS:
             if not settings.wants(check.code):
                 continue
             verdict = run(inputs)
-            providers = (table_providers[check.table] if verdict.aligned else Providers.of(verdict.frame))
+            providers = (linked_providers[check.table] if verdict.aligned else Providers.of(verdict.frame))
             totals = verdict.totals if verdict.totals is not None else providers.count(verdict.applies)
             finding, worklist = evaluate(settings.applied(check), verdict.frame, providers, totals, verdict.failing,
                                          tolerance=settings.tolerance(check.code), record_cap=record_cap,
@@ -73,6 +85,13 @@ def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000
             findings.append(finding)
             worklists.append(worklist)
     timings["cross_table"] = cross["seconds"]
+
+    for check, verdict in history:
+        finding, worklist = evaluate(settings.applied(check), verdict.frame, Providers.of(verdict.frame),
+                                     verdict.totals, verdict.failing, tolerance=settings.tolerance(check.code),
+                                     record_cap=record_cap, value_column=verdict.value_column)
+        findings.append(finding)
+        worklists.append(worklist)
 
     with timer.stage("data quality: item table") as items_stage:
         items = item_table(extract)
@@ -117,9 +136,7 @@ def _suite_findings(extract: Extract, period: Period, settings: DQSettings, reco
     totals = {}
     for code, parts in by_code.items():
         table = parts[0][0]
-        rows = [gx_runner.applicable_rows(frames[table], e) for _, e in parts]
-        applies = None if any(r is None for r in rows) else np.logical_or.reduce(rows)
-        totals[code] = table_providers[table].count(applies)
+        totals[code] = gx_runner.suite_totals(frames[table], [e for _, e in parts], table_providers[table])
 
     runs = [run for table, expectations in chosen.items()
             for run in gx_runner.batches(table, frames[table], expectations)]
@@ -128,12 +145,22 @@ def _suite_findings(extract: Extract, period: Period, settings: DQSettings, reco
     # 1.1-2.2 s less at 1.8M referrals (benchmarks/RESULTS_dq.md). Verdicts do not depend on order.
     runs.sort(key=lambda run: any(e["type"] == "expect_compound_columns_to_be_unique" for e in run[2]))
     failing_by_code: dict[str, list[np.ndarray]] = defaultdict(list)
+    errors: dict[str, str] = {}
     for outcome in gx_runner.validate(runs, suite_parameters(period.end), timings):
         failing_by_code[outcome.expectation["meta"]["code"]].append(outcome.failing)
+        if outcome.error:
+            errors.setdefault(outcome.expectation["meta"]["code"], outcome.error)
     for code, parts in by_code.items():
         table, expectation = parts[0]
         failing = np.unique(np.concatenate(failing_by_code[code]))
         kwargs = expectation["kwargs"]
         value_column = kwargs["column_list"][-1] if "column_list" in kwargs else None
-        yield evaluate(settings.applied(checks[code]), frames[table], table_providers[table], totals[code], failing,
-                       tolerance=settings.tolerance(code), record_cap=record_cap, value_column=value_column)
+        check = settings.applied(checks[code])
+        if code in errors:  # a check that could not run is an error, never a pass
+            check = replace(check, severity="error", title=f"{check.title} (could not run: {errors[code]})")
+        finding, worklist = evaluate(check, frames[table], table_providers[table], totals[code], failing,
+                                     tolerance=settings.tolerance(code), record_cap=record_cap,
+                                     value_column=value_column)
+        if code in errors:
+            finding.passed = False
+        yield finding, worklist

@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from iapt_audit.errors import InputError
+from iapt_audit.io import archives
 
 SNIFF_BYTES = 1 << 16
+MAX_HEADER_BYTES = 1 << 24  # a header line longer than this is not a table's header
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Arrow's line breaks: not Python's \v, \f, \x1c-\x1e, \x85, \u2028
 SCAN_CHUNK = 1 << 24
 WRONG_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 # bytes 0x80-0x9F that cp1252 leaves undefined: a file using them can only be Latin-1
@@ -38,7 +42,13 @@ CP1252_UNDEFINED = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 
 
 def csv_header(source: Path) -> tuple[list[str], str]:
-    """The header's field names and the file's encoding (as far as the first bytes tell)."""
+    """The header's field names and the file's encoding (as far as the header's bytes tell).
+
+    A .csv.gz is first streamed through ``archives.check_gzip`` (a decompression bomb is refused
+    before anything is kept). The header is read to its first line break however long it is.
+    """
+    if source.name.lower().endswith(".gz"):
+        archives.check_gzip(source)
     head = _first_bytes(source)
     if not head.strip(b"\r\n\t \x00"):
         raise InputError("the file is empty", file=source, row=1, fix="export the table with its header row")
@@ -63,6 +73,9 @@ def read_csv_columns(source: Path, include: list[str], encoding: str) -> tuple[p
     """Read the ``include`` columns as text; return the table and the encoding finally used."""
     try:
         return _read(source, include, encoding), encoding
+    except (pa.ArrowKeyError, OSError) as err:  # ArrowInvalid is not one of these
+        raise InputError(f"cannot read the file ({type(err).__name__}): it changed or disappeared while "
+                         "being read", file=source, fix="let the export finish, then run again") from None
     except pa.ArrowInvalid as err:
         if "invalid UTF8" in str(err) and encoding.startswith("utf-8"):
             encoding = legacy_encoding(source)
@@ -79,6 +92,24 @@ def legacy_encoding(source: Path) -> str:
     with _open_bytes(source) as handle:
         while chunk := handle.read(SCAN_CHUNK):
             counts += np.bincount(np.frombuffer(chunk, dtype=np.uint8), minlength=256)
+    return _legacy_of(counts)
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding of a whole file held in memory (a published file, a zip member), by the same
+    rule as a table file's: a byte-order mark, else UTF-8 if it decodes, else cp1252 or Latin-1."""
+    encoding = _bom_encoding(data)
+    if encoding != "utf-8":
+        return encoding
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return _legacy_of(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256))
+
+
+def _legacy_of(counts: np.ndarray) -> str:
+    """cp1252 or latin-1 from a file's byte counts (see the module docstring)."""
     c1 = counts[0x80:0xA0]
     if c1.any() and not counts[list(CP1252_UNDEFINED)].any():
         return "cp1252"
@@ -144,9 +175,16 @@ def _open_bytes(source: Path):
 
 
 def _first_bytes(source: Path) -> bytes:
+    """The file's first bytes, up to and including the header's line break."""
     try:
         with _open_bytes(source) as handle:
-            return handle.read(SNIFF_BYTES)
+            head = handle.read(SNIFF_BYTES)
+            while not re.search(b"[\r\n]", head) and len(head) < MAX_HEADER_BYTES:
+                more = handle.read(SNIFF_BYTES)
+                if not more:
+                    break
+                head += more
+            return head
     except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
         raise InputError(f"cannot read the file ({type(err).__name__})", file=source,
                          fix="check it is a complete .csv or .csv.gz file") from None
@@ -166,4 +204,4 @@ def _first_line(head: bytes, encoding: str) -> str | None:
         text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(head)
     except UnicodeDecodeError:
         return None
-    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    return LINE_BREAK.split(text.lstrip("\ufeff"), maxsplit=1)[0] if text.strip() else ""

@@ -12,20 +12,13 @@ rather than crash the run. So every column is read as text, dates and numbers ar
 ``errors="coerce"``, and whatever failed to convert is kept in ``Extract.unparsed`` with its file,
 column, row and raw value. The record itself always stays in its table: counts in = counts out.
 
-Decisions about values a clinical system or a spreadsheet mangles:
-
-* codes are kept exactly as submitted (stripped of surrounding blanks): AppType "2" stays "2",
-  not "02", because the audit reports what the provider sent and NHS Digital would count it
-  invalid too; the data-quality stage flags it against the code list;
-* dates are read in any of ``DATE_FORMATS`` (ISO, UK day-first, with or without time, compact,
-  month names), and five-digit numbers in a date column are Excel serial days
-  (``EXCEL_SERIAL_DAYS``); US month-first dates are *not* guessed and come out unparsed;
-* a date outside what the engine can hold (before 1677 or after 2262, e.g. the sentinel
-  9999-12-31) is unparsed, not clipped;
-* numbers may carry thousands separators ("1,200"); infinities and "NaN" are unparsed;
-* what was tolerated rather than taken as submitted (an encoding other than UTF-8, header names
-  matched only by ignoring case, Excel serial dates, thousands separators) is listed in
-  ``Extract.notices`` so the reports can say so.
+Values are typed by the one reader policy the published-file reader applies too (``io.values``:
+blanks, NULL/NA, whole-number floats, booleans, date layouts and time zones, thousands
+separators). Codes are kept exactly as submitted otherwise: AppType "2" stays "2", not "02",
+because the audit reports what the provider sent and NHS Digital would count it invalid too; the
+data-quality stage flags it against the code list. What was tolerated rather than taken as
+submitted (an encoding other than UTF-8, header names matched only by ignoring case, and the
+policy's own notices) is listed in ``Extract.notices`` so the reports can say so.
 """
 
 from __future__ import annotations
@@ -35,24 +28,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from iapt_audit.errors import InputError
-from iapt_audit.io.files import TableFile, find_table_files, opened_source, read_table_file
-from iapt_audit.model.tables import TABLES, TableSpec
+from iapt_audit.io import submissions
+from iapt_audit.io import values as values_policy
+from iapt_audit.io.files import TableFile, find_table_files, opened_source, read_table_file, table_file_name
+from iapt_audit.model.tables import SUBMISSION_ID, TABLES, TableSpec
 
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M",
-                "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y%m%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d",
-                "%d-%b-%Y", "%d %b %Y", "%d-%b-%y")
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial day 1 is 1900-01-01 (Excel's leap-year bug included)
-EXCEL_SERIAL_DAYS = r"\d{5}(\.\d+)?"     # 10000-99999: 1927-05-18 to 2173-10-14
-THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"
-UNPARSED_COLUMNS = ["table", "column", "row", "value"]
-# bytes that may begin or end white space: tab to carriage return, the information separators, space,
-# and any non-ASCII byte
-EDGE_SUSPECT = np.zeros(256, bool)
-EDGE_SUSPECT[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # 28-31: separators Python strips
-EDGE_SUSPECT[128:] = True
+UNPARSED_COLUMNS = ["table", "column", "row", "position", "value"]  # row: in its file; position: in its table
 NOTICE_COLUMNS = ["table", "column", "rows", "message"]
 
 
@@ -69,6 +52,8 @@ class Extract:
     rows_read: dict[str, int] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)  # CSV tables: the text encoding used
     notices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTICE_COLUMNS))
+    # one row per submission (io.submissions.SUBMISSION_COLUMNS); every table's UniqueSubmissionID names one
+    submissions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=submissions.SUBMISSION_COLUMNS))
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -98,12 +83,28 @@ class Extract:
 
 
 def read_extract(path, *, identifiers: bool = False) -> Extract:
-    """Read the extract at ``path`` (folder, .zip or .xlsx).
+    """Read the extract at ``path``: a folder, .zip or .xlsx (a snapshot or a warehouse extract of
+    many submissions), or a folder of submissions (``io.submissions``).
 
     ``identifiers=True`` keeps NHS number, date of birth and postcode for the checks that need
     them (NHS number check digit); callers drop them with ``Extract.drop_identifiers``.
+    Every table comes back with a ``UniqueSubmissionID`` column naming each record's submission
+    (missing where it cannot be told), and ``Extract.submissions`` lists the submissions.
     """
     path = Path(path)
+    sources = submissions.submission_sources(path, table_file_name)
+    if sources is None:
+        extract = _read_source(path, identifiers)
+        extract.submissions = submissions.header_submissions(
+            extract.tables.get("IDS000Header"), extract.files.get("IDS000Header"),
+            extract.first_row.get("IDS000Header", 2))
+        _tag(extract, None)
+        return extract
+    return _combine(path, [_read_submission(source, identifiers) for source in sources])
+
+
+def _read_source(path: Path, identifiers: bool) -> Extract:
+    """One extract (folder, .zip or .xlsx) as its tables, naming files as the user gave them."""
     with opened_source(path) as source:
         try:
             extract = _read(source, identifiers)
@@ -117,6 +118,93 @@ def read_extract(path, *, identifiers: bool = False) -> Extract:
     return extract
 
 
+def _read_submission(path: Path, identifiers: bool) -> Extract:
+    """One submission of a folder of submissions: its header must be one row, and every record
+    is that submission's. A header without a UniqueSubmissionID is named by its folder or file."""
+    extract = _read_source(path, identifiers)
+    header = extract.tables.get("IDS000Header")
+    if header is None or len(header) != 1:
+        found = "no IDS000Header" if header is None else f"an IDS000Header of {len(header)} rows"
+        raise InputError(f"the submission has {found}", file=extract.files.get("IDS000Header", path),
+                         fix="give every submission of the folder its own one-row IDS000Header")
+    if SUBMISSION_ID not in header or header[SUBMISSION_ID].isna().all():
+        header[SUBMISSION_ID] = pd.Series(path.name, index=header.index, dtype="string[pyarrow]")
+    extract.submissions = submissions.header_submissions(header, extract.files["IDS000Header"],
+                                                         extract.first_row["IDS000Header"])
+    _tag(extract, str(extract.submissions[SUBMISSION_ID].iloc[0]))
+    return extract
+
+
+def _tag(extract: Extract, only: str | None) -> None:
+    """Every record's submission (``io.submissions.tag_records``); an older snapshot's header rows
+    get the identifiers ``header_submissions`` gave them."""
+    submissions.tag_records(extract.tables, extract.submissions, extract.files, extract.first_row, only)
+    header = extract.tables.get("IDS000Header")
+    if header is not None and (SUBMISSION_ID not in header or header[SUBMISSION_ID].isna().any()):
+        first = extract.first_row["IDS000Header"]
+        rows = [f"{extract.files['IDS000Header']} row {r}" for r in range(first, first + len(header))]
+        named = extract.submissions.set_index("source")[SUBMISSION_ID]
+        header[SUBMISSION_ID] = pd.Series(named.reindex(rows).to_numpy(), index=header.index, dtype="string[pyarrow]")
+
+
+def _combine(path: Path, parts: list[Extract]) -> Extract:
+    """A folder of submissions as one extract: each table the submissions' records one after another.
+
+    Unparsed values keep pointing at their records (positions offset by the records before them);
+    tolerance notices are summed over the submissions. A table is as wide as its widest submission.
+    """
+    seen: dict[str, str] = {}
+    for part in parts:
+        identifier = str(part.submissions[SUBMISSION_ID].iloc[0])
+        if identifier in seen:
+            raise InputError(f"UniqueSubmissionID {identifier} is also the identifier of {seen[identifier]}",
+                             file=part.files["IDS000Header"], column=SUBMISSION_ID,
+                             row=part.first_row["IDS000Header"], fix="give each submission its own UniqueSubmissionID")
+        seen[identifier] = str(part.source)
+    names = [name for name in TABLES if any(name in part.tables for part in parts)]
+    tables, unparsed = {}, []
+    for name in names:
+        frames = [part.tables[name] for part in parts if name in part.tables]
+        columns = list(dict.fromkeys(column for frame in frames for column in frame.columns))
+        offset = 0
+        for part in parts:
+            if name in part.tables:
+                bad = part.unparsed[part.unparsed["table"] == name]
+                unparsed.append(bad.assign(position=bad["position"] + offset))
+                offset += len(part.tables[name])
+        tables[name] = pd.concat([_widened(frame, columns, TABLES[name]) for frame in frames], ignore_index=True)
+        if name != "IDS000Header":  # each record's submission: one code into every submission's identifier
+            sizes = [len(part.tables[name]) for part in parts if name in part.tables]
+            owners = [number for number, part in enumerate(parts) if name in part.tables]
+            tables[name][SUBMISSION_ID] = pd.Categorical.from_codes(np.repeat(owners, sizes),
+                                                                    categories=pd.Index(list(seen), dtype=object))
+    notices = _frame([part.notices for part in parts if len(part.notices)], NOTICE_COLUMNS)
+    if len(notices):
+        notices = notices.groupby(["table", "column", "message"], dropna=False, sort=True,
+                                  as_index=False)["rows"].sum()[NOTICE_COLUMNS]
+    return Extract(source=path, tables=tables, files=dict.fromkeys(names, path), first_row=dict.fromkeys(names, 2),
+                   unparsed=_frame([u for u in unparsed if len(u)], UNPARSED_COLUMNS),
+                   rows_read={name: sum(part.rows_read.get(name, 0) for part in parts) for name in names},
+                   encodings={name: enc for part in parts for name, enc in part.encodings.items()},
+                   notices=notices, submissions=pd.concat([p.submissions for p in parts], ignore_index=True))
+
+
+def _widened(frame: pd.DataFrame, columns: list[str], spec: TableSpec) -> pd.DataFrame:
+    """``frame`` with every one of ``columns``, an absent one as missing values of its item's type."""
+    absent = [c for c in columns if c not in frame]
+    if not absent:
+        return frame[columns]
+    fill = {}
+    for column in absent:
+        if column in spec.date_columns:
+            fill[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+        elif column in spec.number_columns:
+            fill[column] = pd.Series(np.nan, index=frame.index, dtype="float64")
+        else:
+            fill[column] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
+    return frame.assign(**fill)[columns]
+
+
 def _read(source: Path, identifiers: bool) -> Extract:
     files = find_table_files(source)
     tables, first_row, rows_read, encodings = {}, {}, {}, {}
@@ -127,7 +215,7 @@ def _read(source: Path, identifiers: bool) -> Extract:
         rows_read[name] = len(read.frame)
         table, bad, noted = _type_columns(read.frame, spec, read.first_row)
         tables[name], first_row[name] = table, read.first_row
-        unparsed.extend(bad)
+        unparsed.extend(part.assign(position=part["row"] - read.first_row) for part in bad)
         notices.extend(noted)
         if read.encoding:
             encodings[name] = read.encoding
@@ -154,104 +242,25 @@ def _wanted_columns(spec: TableSpec, identifiers: bool) -> list[str]:
 
 
 def _type_columns(raw: pd.DataFrame, spec: TableSpec, first: int):
-    """Convert date and number columns; return the typed frame, what failed, and what was tolerated."""
+    """Type every column by the one reader policy (``io.values``); return the typed frame, what
+    failed (table, column, row, raw value) and what was tolerated (notices)."""
     out, bad, noted = {}, [], []
     for column in raw.columns:
         values = raw[column]
         if column in spec.date_columns:
-            out[column], failed, tolerated = _parse_dates(values)
-            message = "dates given as Excel serial day numbers"
+            typed = values_policy.as_dates(values)
         elif column in spec.number_columns:
-            out[column], failed, tolerated = _parse_numbers(values)
-            message = "numbers written with thousands separators"
+            typed = values_policy.as_numbers(values)
         else:
-            out[column], failed, tolerated = _as_code(values), None, 0
-        if failed is not None and failed.any():
-            rows = np.flatnonzero(failed.to_numpy())
+            typed = values_policy.as_text(values, column)
+        out[column] = typed.values
+        if typed.failed is not None and typed.failed.any():
+            rows = np.flatnonzero(typed.failed.to_numpy())
             bad.append(pd.DataFrame({
                 "table": spec.name, "column": column, "row": rows + first,
                 "value": values.iloc[rows].astype(str).to_numpy()}))
-        if tolerated:
-            noted.append(_notice(spec.name, column, tolerated, message))
+        noted.extend(_notice(spec.name, column, count, message) for message, count in typed.tolerated.items())
     return pd.DataFrame(out, index=raw.index), bad, noted
-
-
-def _as_code(values: pd.Series) -> pd.Series:
-    """Codes and identifiers as stripped strings, blanks as missing."""
-    if not pd.api.types.is_string_dtype(values) or values.dtype == object:
-        values = values.astype("string[pyarrow]")
-    if _may_have_edge_blanks(values.array.__arrow_array__()):
-        values = values.str.strip()
-    return values.mask(values == "")
-
-
-def _may_have_edge_blanks(column: pa.ChunkedArray) -> bool:
-    """Could any value start or end with white space?
-
-    Why: stripping rewrites every string (1.5 s for 22 million score rows) and clean extracts
-    have nothing to strip. Only each value's first and last byte is read; a non-ASCII byte counts
-    as possible white space (a no-break space), so a "no" is certain and a "yes" merely strips.
-    """
-    for chunk in column.chunks:
-        if chunk.type != pa.large_string():
-            chunk = chunk.cast(pa.large_string())
-        _, offsets, data = chunk.buffers()
-        if data is None or len(chunk) == 0:
-            continue
-        ends = np.frombuffer(offsets, np.int64)[chunk.offset: chunk.offset + len(chunk) + 1]
-        text = np.frombuffer(data, np.uint8)
-        filled = ends[1:] > ends[:-1]
-        if (EDGE_SUSPECT[text[ends[:-1][filled]]] | EDGE_SUSPECT[text[ends[1:][filled] - 1]]).any():
-            return True
-    return False
-
-
-def _parse_dates(values: pd.Series):
-    """Dates in any accepted layout -> datetime64[ns]; return (dates, failed, Excel serials read)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return _as_ns(values)
-    text = _as_code(values)
-    present = text.notna()
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    for fmt in DATE_FORMATS:
-        todo = present & parsed.isna()
-        if not todo.any():
-            break
-        candidates = text.where(todo)
-        if fmt == "%Y%m%d":  # only eight digits: a shorter run of digits is ambiguous
-            candidates = candidates.where(candidates.str.fullmatch(r"\d{8}").fillna(False))
-        parsed = parsed.fillna(pd.to_datetime(candidates, format=fmt, errors="coerce").astype("datetime64[us]"))
-    serial = present & parsed.isna() & text.str.fullmatch(EXCEL_SERIAL_DAYS).fillna(False)
-    if serial.any():
-        days = pd.to_numeric(text.where(serial), errors="coerce").astype("float64")
-        parsed = parsed.fillna((EXCEL_EPOCH + pd.to_timedelta(np.floor(days), unit="D")).astype("datetime64[us]"))
-    dates, failed, _ = _as_ns(parsed)
-    return dates, failed | (present & dates.isna()), int(serial.sum())
-
-
-def _as_ns(values: pd.Series):
-    """datetime64[ns] without time zone; values outside its range (years 1677-2262) fail."""
-    if getattr(values.dtype, "tz", None) is not None:
-        values = values.dt.tz_localize(None)
-    if values.isna().all() or (values.min() >= pd.Timestamp.min and values.max() <= pd.Timestamp.max):
-        return values.astype("datetime64[ns]"), pd.Series(False, index=values.index), 0  # the usual case
-    in_range = (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
-    dates = values.where(in_range).astype("datetime64[ns]")
-    return dates, values.notna() & ~in_range, 0
-
-
-def _parse_numbers(values: pd.Series):
-    """Numbers -> float64; return (numbers, failed, values that carried thousands separators)."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype("float64")
-        finite = np.isfinite(numbers)
-        return numbers.where(finite), numbers.notna() & ~finite, 0
-    text = _as_code(values)
-    grouped = text.str.fullmatch(THOUSANDS).fillna(False)
-    plain = text.where(~grouped, text.str.replace(",", "", regex=False))
-    numbers = pd.to_numeric(plain, errors="coerce").astype("float64")
-    numbers = numbers.where(np.isfinite(numbers))
-    return numbers, numbers.isna() & text.notna(), int(grouped.sum())
 
 
 def _attach_provider(tables: dict[str, pd.DataFrame], files: dict[str, Path], first_row: dict[str, int]) -> None:

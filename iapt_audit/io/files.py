@@ -15,10 +15,11 @@ Silently ignoring ``ServDischDat`` would make every referral look open.
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import tempfile
 import zipfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from iapt_audit.errors import InputError
-from iapt_audit.io import csvfile, workbook
+from iapt_audit.io import archives, csvfile, workbook
 from iapt_audit.model.tables import TABLES, TableSpec
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+ZIP_FOLDER_PREFIX = "iapt-audit-zip-"  # + pid: a folder whose process is gone is a leftover
 MISSPELT_CUTOFF = 0.85   # difflib ratio above which an unknown header is taken for a misspelt data item
 SUGGEST_CUTOFF = 0.6     # weaker matches are still offered as a suggestion when a required item is missing
 
@@ -48,37 +50,76 @@ class TableFile:
 
 @contextmanager
 def opened_source(path: Path):
-    """Yield a folder or workbook to read; a .zip is size-checked, then unpacked to a temporary folder."""
+    """Yield a folder or workbook to read; a .zip's table files are read where no copy can outlive us.
+
+    A .zip is checked first (``archives.check_zip``: damage, passwords, unreadable methods, and
+    every member's and the total unpacked size and ratio). Each table member is then streamed
+    into an unnamed temporary file (``O_TMPFILE``: it has no name on disk, and the kernel frees it
+    when the process ends, however it ends, a kill included). The folder yielded holds only
+    symbolic links to those files (``/proc/self/fd/N``), under the tables' own names, so a kill
+    leaves at most a folder of dangling links, which the next run removes (Linux only).
+    """
     path = Path(path)
     if not (path.is_file() and path.suffix.lower() == ".zip"):
         yield path
         return
-    workbook.check_archive(path, "zip archive")
-    folder = Path(tempfile.mkdtemp(prefix="iapt-audit-zip-"))
-    try:
+    _remove_leftover_folders()
+    infos = {info.filename: info for info in archives.check_zip(path)}  # every member, unpacked or not
+    with zipfile.ZipFile(path) as archive:
+        wanted = _zip_members(archive, path)
+    folder = Path(tempfile.mkdtemp(prefix=f"{ZIP_FOLDER_PREFIX}{os.getpid()}-"))
+    with ExitStack() as held:
+        held.callback(shutil.rmtree, folder, ignore_errors=True)
         with zipfile.ZipFile(path) as archive:
-            wanted = _zip_members(archive, path)
             for member, name in wanted.items():
-                # written under our own name: a member's path ("../../x") is never used as a path
-                with archive.open(member) as src, open(folder / name, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                unpacked = held.enter_context(tempfile.TemporaryFile(prefix="iapt-audit-"))
+                archives.copy_member(archive, infos[member], unpacked, f"{path}:{member}")
+                unpacked.flush()
+                # linked under our own name: a member's path ("../../x") is never used as a path
+                os.symlink(f"/proc/{os.getpid()}/fd/{unpacked.fileno()}", folder / name)
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_leftover_folders() -> None:
+    """Remove the link folders of runs that were killed (their process no longer exists)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{ZIP_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(ZIP_FOLDER_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _zip_members(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
     """Archive member -> file name for every member that is a table file (at any folder depth)."""
-    known = {f"{name.lower()}{s}": f"{name}{s}" for name in TABLES for s in SUFFIXES}
     out = {}
     for info in archive.infolist():
-        base = info.filename.replace("\\", "/").rsplit("/", 1)[-1].lower()
-        if not info.is_dir() and base in known:
-            if known[base] in out.values():
-                raise InputError(f"{known[base]} is in the archive twice", file=path,
+        base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        known = table_file_name(base)
+        if not info.is_dir() and known:
+            if known in out.values():
+                raise InputError(f"{known} is in the archive twice", file=path,
                                  fix="keep one file per table in the archive")
-            out[info.filename] = known[base]
+            out[info.filename] = known
     return out
+
+
+def table_of(name: str) -> str | None:
+    """The table a file or sheet name stands for, in any letter case and with NHS Digital's
+    underscore after the table number (``IDS101_Referral``), or None."""
+    return _TABLES_BY_FOLDED.get(name.strip().lower().replace("_", ""))
+
+
+def table_file_name(file_name: str) -> str | None:
+    """The canonical file name (``IDS101Referral.csv``) of a table file's name, or None when the
+    name is not a table file (``ids101_referral.CSV`` -> ``IDS101Referral.csv``)."""
+    lower = file_name.lower()
+    for suffix in SUFFIXES:
+        if lower.endswith(suffix):
+            table = table_of(file_name[:-len(suffix)])
+            return f"{table}{suffix}" if table else None
+    return None
+
+
+_TABLES_BY_FOLDED = {name.lower(): name for name in TABLES}
 
 
 def find_table_files(path: Path) -> dict[str, Path]:
@@ -89,18 +130,25 @@ def find_table_files(path: Path) -> dict[str, Path]:
         if path.suffix.lower() != ".xlsx":
             raise InputError("not an extract", file=path,
                              fix="give a folder (or .zip) of IDS*.csv/.csv.gz/.parquet files or one .xlsx workbook")
-        sheets = workbook.sheet_names(path)
-        found = {name: path for name in TABLES if name in sheets}
-    else:
         found = {}
-        by_lower = {p.name.lower(): p for p in path.iterdir() if p.is_file()}
-        for name in TABLES:
-            matches = [by_lower[f"{name.lower()}{s}"] for s in SUFFIXES if f"{name.lower()}{s}" in by_lower]
+        for sheet in workbook.sheet_names(path):
+            name = table_of(sheet)
+            if name in found:
+                raise InputError(f"{name} is given twice (two sheets)", file=path, column=sheet,
+                                 fix="keep one sheet per table")
+            if name:
+                found[name] = path
+    else:
+        given: dict[str, list[Path]] = {}
+        for file in sorted(p for p in path.iterdir() if p.is_file()):
+            canonical = table_file_name(file.name)
+            if canonical:
+                given.setdefault(canonical.split(".", 1)[0], []).append(file)
+        for name, matches in given.items():
             if len(matches) > 1:
                 raise InputError(f"{name} is given twice ({', '.join(m.name for m in matches)})", file=path,
                                  fix="keep one file per table")
-            if matches:
-                found[name] = matches[0]
+        found = {name: matches[0] for name, matches in given.items()}
     missing = [name for name, spec in TABLES.items() if spec.required and name not in found]
     if missing:
         raise InputError(f"required table {missing[0]} is missing", file=path,
@@ -119,7 +167,8 @@ def read_table_file(source: Path, name: str, wanted: list[str], spec: TableSpec)
 
 
 def _read_sheet(source: Path, name: str, wanted: list[str], spec: TableSpec) -> TableFile:
-    original, rows = workbook.sheet_rows(source, name, spec.required_columns)
+    sheet = next(sheet for sheet in sorted(workbook.sheet_names(source)) if table_of(sheet) == name)
+    original, rows = workbook.sheet_rows(source, sheet, spec.required_columns)
     header, case_mapped = canonical_header(original, spec, source)
     frame = pd.DataFrame(rows, dtype=object).reindex(columns=range(len(header)))
     keep = [i for i, c in enumerate(header) if c in wanted]
@@ -194,6 +243,7 @@ def canonical_header(names: list, spec: TableSpec, source: Path) -> tuple[list[s
             canon = known[text.lower()]
             case_mapped.append(text)
         header.append(canon)
+    _use_fallbacks(header, spec)
     seen = set()
     for column in header:
         if column in seen and column in spec.columns:
@@ -214,6 +264,19 @@ def canonical_header(names: list, spec: TableSpec, source: Path) -> tuple[list[s
             raise InputError(f"the header has {name!r}, which looks like a misspelling of {item}", file=source,
                              column=name, row=1, fix=f"rename the column to {item}, or drop it if it is another item")
     return header, case_mapped
+
+
+def _use_fallbacks(header: list[str], spec: TableSpec) -> None:
+    """Name NHS Digital's identifier (``Unique_ServiceRequestID``, ...) as the table's own where the
+    table does not carry its own (``model.tables.IDENTIFIER_FALLBACKS``), in place."""
+    lower = [h.lower() for h in header]
+    for item, alternatives in spec.fallbacks.items():
+        if item in header:
+            continue
+        for alternative in alternatives:
+            if alternative.lower() in lower:
+                header[lower.index(alternative.lower())] = item
+                break
 
 
 def _nearest(name: str, candidates: list[str], cutoff: float) -> str | None:

@@ -24,7 +24,7 @@ percentage where NHS Digital publishes one.
 
 from __future__ import annotations
 
-import gzip
+import csv
 import re
 import zipfile
 from dataclasses import dataclass
@@ -33,15 +33,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from iapt_audit.errors import InputError
+from iapt_audit.io import archives, csvfile
+from iapt_audit.io import values as values_policy
 
 ANNUAL_TEXT = ("OrgType", "OrgCode", "OrgName", "VariableType", "VariableA", "VariableB")
 MONTHLY_COLUMNS = ("REPORTING_PERIOD_START", "GROUP_TYPE", "ORG_CODE2", "ORG_NAME2", "MEASURE_ID",
                    "MEASURE_VALUE_SUPPRESSED")
-MISSING = ["*", "NULL", ""]  # suppressed, not applicable, blank: all missing, never zero
+SUPPRESSED = "*"  # suppressed; NULL (not applicable) and blanks are missing by the reader policy: never zero
+MONTHLY_TYPED = ("REPORTING_PERIOD_START", "MEASURE_VALUE_SUPPRESSED")
 ENGLAND = "England"
 MEASURE_COLUMNS = ["period", "period_type", "org_type", "org_code", "org_name", "measure",
                    "numerator", "denominator", "published"]
@@ -112,6 +114,10 @@ MEASURES: dict[str, PublishedMeasure] = {m.name: m for m in (
         "first_to_second_over_28_days", "Percentage_FirstToSecondTreatmentOver28days",
         "Second treatment more than 28 days after the first", "decrease",
         None, ("M046", ("M184",), "M124"), ("M046", "M124")),
+    PublishedMeasure(
+        "ended_treated_once", "Percentage_AccessAttrition",
+        "Treated referrals that ended after one treatment (access attrition)", "decrease",
+        None, ("M075", ("M056", "M153"), "M288"), ("M075", "M288")),
 )}
 
 
@@ -133,23 +139,43 @@ def read_published(paths, measures=None) -> pd.DataFrame:
     """
     wanted = list({m.name: m for m in map(measure_named, measures)}.values()) if measures \
         else list(MEASURES.values())
-    annual, monthly = {}, []
+    annual, monthly, notices = {}, [], []
     for source, name, layout in _sources(paths):
         if layout == "annual":
             year = _financial_year(name, source)
             if year in annual:
                 raise InputError(f"the {year} annual file is given more than once", file=name,
                                  fix="give each year's file once")
-            annual[year] = _annual_measures(_read_annual_table(source, name), year, wanted)
+            annual[year] = _annual_measures(_read_annual_table(source, name, notices), year, wanted, notices)
+            annual[year]["file"] = Path(name).name
         else:
             monthly.append((source, name))
     frames = list(annual.values())
     if monthly:
-        frames.append(_monthly_measures(_read_monthly_tables(monthly, _monthly_ids(wanted)), wanted))
+        frames.append(_monthly_measures(_read_monthly_tables(monthly, _monthly_ids(wanted), notices), wanted))
     if not frames:
         raise InputError("no published Talking Therapies file among the paths given",
                          fix="give annual main CSVs or monthly activity-performance files (.csv, .csv.gz, .zip)")
-    return pd.concat(frames, ignore_index=True)[MEASURE_COLUMNS]
+    data = pd.concat(frames, ignore_index=True)
+    if measures:
+        _refuse_measures_not_carried(data, wanted, paths)
+    data = data[MEASURE_COLUMNS + ["file"]]
+    data.attrs["notices"] = notices  # what the reader policy tolerated, and rows it combined
+    return data
+
+
+def _refuse_measures_not_carried(data: pd.DataFrame, wanted, paths) -> None:
+    """A measure asked for that no file given carries (no numerator anywhere) is an error that
+    says which measures the files do carry, and which files carry each."""
+    missing = [m.name for m in wanted if not data.loc[data["measure"] == m.name, "numerator"].notna().any()]
+    if missing:
+        everything = read_published(paths)
+        present = everything[everything["numerator"].notna()]
+        carried = present.groupby("measure")["file"].agg(lambda files: sorted(set(files)))
+        listing = "; ".join(f"{name} ({', '.join(files[:3])}{' …' if len(files) > 3 else ''})"
+                            for name, files in carried.items()) or "none of the measures this tool computes"
+        raise InputError(f"no file given carries the measure {missing[0]}", column="--measure",
+                         fix=f"the files carry: {listing}")
 
 
 def read_annual_main(path) -> pd.DataFrame:
@@ -187,12 +213,10 @@ def _sources(paths):
     for path in _expand(paths):
         if path.suffix.lower() == ".zip":
             found = False
-            try:
-                with zipfile.ZipFile(path) as archive:
-                    members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".csv.gz"))]
-            except zipfile.BadZipFile:
-                raise InputError("cannot open the file (not a zip archive)", file=path,
-                                 fix="download it again; .zip, .gz and plain .csv are read") from None
+            archives.check_zip(path, "zip file", members=())  # can it be opened at all
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".csv.gz"))]
+            archives.check_zip(path, "zip file", members=members)  # each and all of them bounded
             for member in members:
                 layout = _layout(_header_line((path, member)))
                 if layout:
@@ -228,9 +252,10 @@ def _expand(paths) -> list[Path]:
 
 
 def _header_line(source) -> list[str]:
+    """The header's field names, decoded as the file's encoding (``csvfile.text_encoding``)."""
     data = _open_bytes(source, head=True)
-    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip()
-    return [c.strip().strip('"') for c in first.split(",")]
+    first = csvfile.LINE_BREAK.split(data.decode(csvfile.text_encoding(data), errors="replace"), maxsplit=1)[0]
+    return [c.strip() for c in next(csv.reader([first.lstrip("\ufeff")]), [])]
 
 
 def _layout(header: list[str]) -> str | None:
@@ -242,37 +267,86 @@ def _layout(header: list[str]) -> str | None:
     return None
 
 
+def _where(source) -> str:
+    return str(source) if not isinstance(source, tuple) else f"{source[0]}:{source[1]}"
+
+
 def _open_bytes(source, head: bool = False) -> bytes:
-    """The (decompressed) bytes of a file or zip member; only the first block when ``head``."""
+    """The (decompressed) bytes of a file or zip member; only the first block when ``head``.
+
+    Every decompression is bounded (``io.archives``): a zip member by its checked size, a gzip
+    stream as it is inflated, so a bomb is refused before it fills memory.
+    """
     size = 65536 if head else -1
+    where = _where(source)
     try:
         if isinstance(source, tuple):
             archive_path, member = source
-            with zipfile.ZipFile(archive_path) as archive, archive.open(member) as handle:
-                if member.lower().endswith(".gz"):
-                    with gzip.open(handle) as inner:
-                        return inner.read(size)
-                return handle.read(size)
-        opener = gzip.open if str(source).lower().endswith(".gz") else open
-        with opener(source, "rb") as handle:
-            return handle.read(size)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        where = source[0] if isinstance(source, tuple) else source
+            data = archives.read_member(Path(archive_path), member, -1 if member.lower().endswith(".gz") else size)
+        else:
+            data = Path(source).read_bytes() if str(source).lower().endswith(".gz") else _read_head(source, size)
+    except OSError as err:
         raise InputError(f"cannot open the file ({type(err).__name__})", file=where,
                          fix="download it again; .zip, .gz and plain .csv are read") from None
+    if where.lower().endswith(".gz"):
+        data = archives.gunzip_bounded(data, where, size=size)
+    return data
 
 
-def _read_csv(source, column_types: dict, include: list[str] | None = None) -> pa.Table:
-    """pyarrow's CSV reader with '*'/'NULL' as missing; a bad value becomes an InputError."""
-    where = source if not isinstance(source, tuple) else f"{source[0]}:{source[1]}"
-    stream = pa.BufferReader(_open_bytes(source)) if isinstance(source, tuple) else source
+def _read_head(path, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def _read_text_table(source, include: list[str] | None = None) -> tuple[pd.DataFrame, str]:
+    """Every column as text (``string[pyarrow]``), the file's encoding detected; and the encoding."""
+    data = _open_bytes(source)
+    encoding = csvfile.text_encoding(data)
+    text = data[:1 << 16].decode(encoding, errors="replace")
+    raw_names = next(csv.reader([csvfile.LINE_BREAK.split(text.lstrip("\ufeff"), maxsplit=1)[0]]), [])
+    options = pacsv.ReadOptions() if encoding in ("utf-8", "utf-8-sig") else pacsv.ReadOptions(encoding=encoding)
+    wanted = None if include is None else [n for n in raw_names if n.strip() in include]
     try:
-        return pacsv.read_csv(stream, convert_options=pacsv.ConvertOptions(
-            column_types=column_types, include_columns=include, null_values=MISSING,
-            strings_can_be_null=True))
-    except pa.ArrowInvalid as err:
-        raise InputError(f"cannot read a value ({str(err).splitlines()[0]})", file=where,
-                         fix="counts must be numbers, '*' (suppressed) or 'NULL'") from None
+        table = pacsv.read_csv(pa.BufferReader(data), read_options=options,
+                               parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types={n: pa.string() for n in raw_names}, include_columns=wanted,
+                                   strings_can_be_null=True, null_values=[""]))
+    except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
+        raise InputError(f"cannot read the file ({str(err).splitlines()[0][:120]})", file=_where(source),
+                         fix="re-download it; published files are comma-separated text") from None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    return frame, encoding
+
+
+def _typed_numbers(frame: pd.DataFrame, columns, where: str, notices: list[str]) -> pd.DataFrame:
+    """Count and value columns as float64 by the reader policy; ``*`` (suppressed) is missing, and
+    anything else that is not a number is an error naming its row."""
+    for column in columns:
+        text = frame[column].str.strip()
+        typed = values_policy.as_numbers(text.mask(text == SUPPRESSED))
+        if typed.failed.any():
+            row = int(np.flatnonzero(typed.failed.to_numpy())[0])
+            raise InputError(f"value {frame[column].iloc[row]!r} is not a number", file=where, column=column,
+                             row=row + 2, fix="values must be numbers, '*' (suppressed) or 'NULL'")
+        frame[column] = typed.values
+        _note(notices, where, column, typed.tolerated)
+    return frame
+
+
+def _typed_text(frame: pd.DataFrame, columns, where: str, notices: list[str]) -> pd.DataFrame:
+    for column in columns:
+        typed = values_policy.as_text(frame[column], column)
+        frame[column] = typed.values
+        _note(notices, where, column, typed.tolerated)
+    return frame
+
+
+def _note(notices: list[str], where: str, column: str, tolerated: dict[str, int]) -> None:
+    """A notice per thing the policy tolerated; NULL (NHS Digital's "not applicable") is no news."""
+    notices.extend(f"{Path(where).name}, {column}: {message} ({count:,} values)"
+                   for message, count in tolerated.items() if message != values_policy.NOTICE_MISSING)
 
 
 # --- annual main CSV ----------------------------------------------------------------------------
@@ -285,15 +359,17 @@ def _canonical(name: str) -> str:
     return re.sub(r"^(Count|Percentage|Mean|Median)(?!_)(?=[A-Z])", r"\1_", name)
 
 
-def _read_annual_table(source, name) -> pd.DataFrame:
-    header = _header_line(source)
-    types = {c: (pa.float64() if _NUMBER_COLUMN.match(c) else pa.string()) for c in header}
-    table = _read_csv(source, types)
-    frame = table.to_pandas()
+def _read_annual_table(source, name, notices: list[str] | None = None) -> pd.DataFrame:
+    """The annual file as published: counts and percentages as floats (``*`` and ``NULL`` missing),
+    text stripped, by the one reader policy; what it tolerated appended to ``notices``."""
+    notices = [] if notices is None else notices
+    frame, encoding = _read_text_table(source)
     frame.columns = [_canonical(c) for c in frame.columns]
-    for column in ANNUAL_TEXT:
-        frame[column] = frame[column].astype("string")
-    return frame
+    where = _where(source)
+    if not encoding.startswith("utf-8"):
+        notices.append(f"{Path(where).name}: read as {encoding}, not UTF-8")
+    frame = _typed_numbers(frame, [c for c in frame.columns if _NUMBER_COLUMN.match(c)], where, notices)
+    return _typed_text(frame, [c for c in frame.columns if not _NUMBER_COLUMN.match(c)], where, notices)
 
 
 def _financial_year(name: str, source) -> str:
@@ -306,21 +382,28 @@ def _financial_year(name: str, source) -> str:
     return f"{match.group(1)}-{match.group(2)}"
 
 
-def _annual_measures(table: pd.DataFrame, period: str, wanted) -> pd.DataFrame:
+def _annual_measures(table: pd.DataFrame, period: str, wanted, notices: list[str] | None = None) -> pd.DataFrame:
     """Total rows plus the waiting-time bands -> one row per organisation and measure.
 
-    An organisation code listed twice keeps its first row (2023-24 lists provider TAF90 under two
-    names with identical counts).
+    One organisation code on several rows is never first-row-wins: rows that repeat the same
+    counts under another name are one organisation listed twice (2023-24 lists provider TAF90
+    so); rows with different counts (a merger part-way through the year: TAJ as Dudley and
+    Walsall, and as Black Country) are summed into one row named after both, its published
+    percentage left out (it cannot be summed; the rate is recomputed from the summed counts),
+    and a notice names the rows.
     """
-    key = ["OrgType", "OrgCode", "OrgName"]
-    totals = table[table["VariableType"] == "Total"].drop_duplicates(["OrgType", "OrgCode"]).set_index(key)
+    notices = [] if notices is None else notices
+    code = ["OrgType", "OrgCode"]
+    totals = _one_row_per_code(table[table["VariableType"] == "Total"], period, notices)
     waits = table[table["VariableType"] == "Waiting Time"]
     band = pd.Series(list(zip(waits["VariableA"].str.lower(), waits["VariableB"])), index=waits.index)
     waits = waits.assign(count_name=band.map(_ANNUAL_WAIT_BANDS)).dropna(subset=["count_name"])
     if len(waits):
-        wide = waits.pivot_table(index=key, columns="count_name", values="Count_FinishedCourseTreatment",
-                                 aggfunc="first", dropna=False)
-        totals = totals.join(wide, how="left")
+        waits = waits.drop_duplicates([c for c in waits.columns if c != "OrgName"])
+        wide = waits.pivot_table(index=code, columns="count_name", values="Count_FinishedCourseTreatment",
+                                 aggfunc=lambda counts: counts.sum(min_count=1), dropna=False)
+        totals = totals.join(wide, on=code, how="left")
+    totals = totals.set_index([*code, "OrgName"])
     frames = []
     for measure in wanted:
         if measure.annual is None:
@@ -334,36 +417,69 @@ def _annual_measures(table: pd.DataFrame, period: str, wanted) -> pd.DataFrame:
     return _england_named(long)
 
 
+def _one_row_per_code(rows: pd.DataFrame, period: str, notices: list[str]) -> pd.DataFrame:
+    """One row per organisation type and code (see ``_annual_measures``): repeats dropped,
+    different counts summed with a notice."""
+    code = ["OrgType", "OrgCode"]
+    rows = rows.drop_duplicates([c for c in rows.columns if c != "OrgName"])
+    repeated = rows.duplicated(code, keep=False).to_numpy()
+    if not repeated.any():
+        return rows.reset_index(drop=True)
+    counts = [c for c in rows.columns if c.startswith("Count_")]
+    merged = rows[repeated].groupby(code, sort=False, observed=True)
+    summed = merged[counts].sum(min_count=1)
+    summed["OrgName"] = merged["OrgName"].agg(lambda names: " + ".join(dict.fromkeys(names.astype(str))))
+    for (org_type, org_code), group in merged:
+        notices.append(f"{period}: {org_type} {org_code} is on {len(group)} rows with different counts "
+                       f"({'; '.join(group['OrgName'].astype(str))}): their counts are summed and its published "
+                       "percentage is left out")
+    other = [c for c in rows.columns if c not in counts and c not in code and c != "OrgName"]
+    summed = summed.reset_index().assign(**{c: rows[c].iloc[:0].reindex(range(len(summed))).to_numpy()
+                                           for c in other})
+    return pd.concat([rows[~repeated], summed[rows.columns]], ignore_index=True)
+
+
 # --- monthly long files -------------------------------------------------------------------------
 
-def _read_monthly_tables(sources, measure_ids) -> pd.DataFrame:
-    """Every file as text, filtered to the wanted measures in pyarrow before pandas sees it."""
-    tables = []
+def _read_monthly_tables(sources, measure_ids, notices: list[str] | None = None) -> pd.DataFrame:
+    """Every file as text, typed by the one reader policy, filtered to the wanted measures."""
+    notices = [] if notices is None else notices
+    frames = []
     for source, name in sources:
-        table = _read_csv(source, {c: pa.string() for c in MONTHLY_COLUMNS}, list(MONTHLY_COLUMNS))
+        frame, encoding = _read_text_table(source, list(MONTHLY_COLUMNS))
+        where = _where(source)
+        if not encoding.startswith("utf-8"):
+            notices.append(f"{Path(where).name}: read as {encoding}, not UTF-8")
+        frame = _typed_text(frame, [c for c in MONTHLY_COLUMNS if c not in MONTHLY_TYPED], where, notices)
         if measure_ids is not None:
-            table = table.filter(pc.is_in(table["MEASURE_ID"], value_set=pa.array(list(measure_ids))))
-        _check_numbers(table["MEASURE_VALUE_SUPPRESSED"], name)
-        tables.append(table)
-    frame = pa.concat_tables(tables).to_pandas()
-    value = pd.to_numeric(frame["MEASURE_VALUE_SUPPRESSED"], errors="coerce")
+            frame = frame[frame["MEASURE_ID"].isin(list(measure_ids)).fillna(False).to_numpy()]
+        frame = _typed_numbers(frame.reset_index(drop=True), ["MEASURE_VALUE_SUPPRESSED"], where, notices)
+        frames.append(frame.assign(period=_reporting_month(frame["REPORTING_PERIOD_START"], where, notices),
+                                   file=Path(name).name))
+    frame = pd.concat(frames, ignore_index=True)
     return pd.DataFrame({
-        "period": frame["REPORTING_PERIOD_START"].str.slice(0, 7),
+        "period": frame["period"],
         "group_type": frame["GROUP_TYPE"],
         "org_code": frame["ORG_CODE2"],
         "org_name": frame["ORG_NAME2"],
         "measure_id": frame["MEASURE_ID"],
-        "value": value.astype("float64"),
+        "value": frame["MEASURE_VALUE_SUPPRESSED"].astype("float64"),
+        "file": frame["file"],
     })
 
 
-def _check_numbers(values: pa.ChunkedArray, name: str) -> None:
-    """A monthly value is a number or '*' (already null); anything else is named with its row."""
-    text = values.to_pandas()
-    bad = pd.to_numeric(text, errors="coerce").isna() & text.notna()
-    if bad.any():
-        raise InputError(f"value {text[bad].iloc[0]!r} is not a number", file=name,
-                         column="MEASURE_VALUE_SUPPRESSED", fix="values must be numbers or '*' (suppressed)")
+def _reporting_month(starts: pd.Series, where: str = "", notices: list[str] | None = None) -> pd.Series:
+    """YYYY-MM from REPORTING_PERIOD_START, read by the reader policy: as NHS Digital writes it
+    (2023-04-01) or as Excel re-saves it in a UK locale (01/04/2023, day-first); a value that is
+    not a date is an InputError naming its row."""
+    typed = values_policy.as_dates(starts)
+    missing = typed.values.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise InputError(f"reporting period start {starts.iloc[row]!r} is not a date", file=where or None,
+                         column="REPORTING_PERIOD_START", fix="dates must be YYYY-MM-DD or DD/MM/YYYY")
+    _note([] if notices is None else notices, where, "REPORTING_PERIOD_START", typed.tolerated)
+    return typed.values.dt.strftime("%Y-%m").astype("string[pyarrow]")
 
 
 def _monthly_ids(wanted) -> list[str]:
@@ -386,6 +502,7 @@ def _monthly_measures(long: pd.DataFrame, wanted) -> pd.DataFrame:
     frames = [_rate_rows(wide, m.name, m.monthly) for m in wanted if m.monthly is not None]
     rows = pd.concat(frames).reset_index().rename(columns={"group_type": "org_type"})
     rows["period_type"] = "month"
+    rows["file"] = rows["period"].map(long.drop_duplicates("period").set_index("period")["file"])
     return _england_named(rows)
 
 

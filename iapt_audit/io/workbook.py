@@ -2,7 +2,7 @@
 
 An .xlsx file is a zip archive, so a hostile or damaged one can claim gigabytes of sheet XML
 from a few kilobytes (a "zip bomb"). The archive's own directory states every member's unpacked
-size; it is checked against ``MAX_UNPACKED_BYTES`` and ``MAX_RATIO`` before openpyxl reads a byte.
+size; every part and the total are checked (``io.archives``) before openpyxl reads a byte.
 
 Spreadsheets edited by hand bring their own surprises, each settled here once:
 
@@ -20,35 +20,19 @@ Spreadsheets edited by hand bring their own surprises, each settled here once:
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 from iapt_audit.errors import InputError
+from iapt_audit.io import archives
 
-MAX_UNPACKED_BYTES = 2 << 30   # 2 GiB of XML is far beyond Excel's 1,048,576-row limit for an extract
-MAX_RATIO = 200                # ordinary sheets compress 5-20x; bombs compress 1000x and more
 HEADER_SEARCH_ROWS = 10
 _CACHE: dict[tuple, dict[str, list[tuple]]] = {}  # the last workbook read, by path, mtime and size
 
 
-def check_archive(path: Path, what: str = "workbook") -> None:
-    """Refuse an archive that is not a zip or would unpack beyond the limits."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError):
-        raise InputError(f"the {what} is damaged or not a real .{path.suffix.lstrip('.').lower()} file",
-                         file=path, fix=f"re-save it from the program that made it, or re-export the {what}") from None
-    unpacked = sum(m.file_size for m in members)
-    packed = sum(m.compress_size for m in members)
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise InputError(f"the {what} would unpack to {unpacked / 2**30:.1f} GiB (limit "
-                         f"{MAX_UNPACKED_BYTES / 2**30:.1f} GiB)", file=path,
-                         fix="send large extracts as CSV or Parquet files in a folder")
-    if packed and unpacked / packed > MAX_RATIO and unpacked > 1 << 20:
-        raise InputError(f"the {what} unpacks {unpacked / packed:.0f} times larger than its size, "
-                         "which only a deliberately crafted file does", file=path,
-                         fix="re-export the extract from the source system")
+def check_archive(path: Path) -> None:
+    """Refuse a workbook that is not a zip, is damaged, or would unpack beyond the workbook limits
+    (``archives.WORKBOOK_MAX_UNPACKED_BYTES`` of XML, ``archives.MAX_RATIO`` per part and in total)."""
+    archives.check_zip(path, "workbook", archives.WORKBOOK_MAX_UNPACKED_BYTES)
 
 
 def sheet_names(path: Path) -> set[str]:
@@ -101,6 +85,9 @@ def _load(path: Path) -> dict[str, list[tuple]]:
                              fix="unhide it if it holds the extract's table, otherwise delete it")
         sheets = {ws.title: list(ws.iter_rows(values_only=True))
                   for ws in book.worksheets if ws.sheet_state == "visible"}
+    except archives.ZIP_READ_ERRORS + (KeyError, TypeError) as err:  # a sheet's XML is damaged
+        raise InputError(f"cannot read the workbook ({type(err).__name__}: it is damaged)", file=path,
+                         fix="re-save it from Excel as .xlsx") from None
     finally:
         book.close()
     _CACHE.clear()

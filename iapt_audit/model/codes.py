@@ -181,7 +181,15 @@ ADSM_BY_DESCRIPTOR = {
     "83482000": "BIQ",    # body dysmorphic disorder (SNOMED, v2.1)
     "K58": "IBS_SSS",     # irritable bowel syndrome (v2.1)
     "723916001": "PHQ15", # medically unexplained symptoms NOS (v2.1)
+    "G933": "CFQ",        # chronic fatigue syndrome (v2.1): Chalder Fatigue Questionnaire, see below
 }
+# v2.1's anxiety-disorder-specific measures ([MM21] V010, [AM25] Count_AppropriatePairedADSM;
+# iapt-dataset.md §2.1–2.2): BIQ for body dysmorphic disorder, IBS-SSS for IBS, PHQ-15 for MUS
+# and the Chalder Fatigue Questionnaire (CFQ) for chronic fatigue syndrome. No source at hand
+# gives CFQ's CodedAssToolType (SNOMED) code or its cut-offs, so its scores cannot be read: a
+# G93.3 referral names CFQ as its ADSM and falls back to GAD-7 as [G21] §7.7 does when the
+# descriptor's own measure is not paired. Cut-offs given by a source are in model.thresholds;
+# the missing ones are listed there, never invented.
 DEFAULT_ADSM = "GAD7"
 
 # Problem descriptor -> higher category, for breakdowns [G21 App. A]
@@ -191,3 +199,59 @@ DESCRIPTOR_CATEGORY = (
     ("F412", "Mixed anxiety and depressive disorder"), ("F42", "Obsessive compulsive disorder"),
     ("F431", "Post-traumatic stress disorder"), ("F452", "Health anxiety"),
 )
+
+
+# ---- code forms as exports write them ------------------------------------------------------------
+# Exports lose or add leading zeros ("2" for AppType 02, "05" for AttendOrDNACode 5), pad with
+# blanks, or turn a code column into numbers ("2.0"). NHS England's own SQL reads those forms as
+# the code: AppType IN ('02','2','2 ',' 2', …) [TT "2.10 CareContactMethod.sql", the Preferred
+# Languages scripts], AttendOrDNACode IN ('5','05','6','06') and CareContPatientTherMode IN ('1','01')
+# [TT "2.17 ConsMech_Ethnicity.sql", 2.10]. The derivation does the same through ``canonical_code``;
+# the data-quality checks still see and report the raw forms.
+def canonical_code(raw: str, standard: frozenset[str]) -> str | None:
+    """The code of ``standard`` that ``raw`` is a form of, or None when it is none of them.
+
+    Forms read: surrounding blanks; letter case; a whole number written with or without leading
+    zeros or as a float ("2", "002", "2.0" for "02"; "05" for "5"). Anything else (a different
+    code, a fraction, text) is no form of a standard code and stays for the checks to report.
+    """
+    text = raw.strip()
+    if text in standard:
+        return text
+    if text.upper() in standard:
+        return text.upper()
+    number = _whole_number(text)
+    if number is None:
+        return None
+    for width in sorted({len(code) for code in standard}):
+        candidate = number.zfill(width)
+        if candidate in standard:
+            return candidate
+    return None
+
+
+def _whole_number(text: str) -> str | None:
+    """"2", "+02", "2.0", "2.00" -> "2"; None for anything that is not a whole number."""
+    sign_free = text[1:] if text[:1] == "+" else text
+    whole, dot, fraction = sign_free.partition(".")
+    if not whole.isdigit() or not whole.isascii() or (dot and fraction.strip("0")):
+        return None
+    return whole.lstrip("0") or "0"
+
+
+DERIVATION_CODES = {
+    # (table, item) -> the standard codes the derivation reads that item as
+    ("IDS101Referral", "EndCode"): frozenset(END_CODES) | frozenset(END_CODES_LEGACY),
+    ("IDS201CareContact", "AppType"): frozenset(APP_TYPES),
+    ("IDS201CareContact", "AttendOrDNACode"): frozenset(ATTEND_OR_DNA),
+    ("IDS201CareContact", "PlannedCareContIndicator"): frozenset(PLANNED_INDICATOR),
+    ("IDS201CareContact", "CareContPatientTherMode"): frozenset(THERAPY_MODES),
+    ("IDS202CareActivity", "CodeProcAndProcStatus"): frozenset(THERAPY_CODES),
+    ("IDS606CodedScoreAssessmentRefer", "CodedAssToolType"): frozenset(TOOLS),
+    ("IDS607CodedScoreAssessmentAct", "CodedAssToolType"): frozenset(TOOLS),
+}
+
+# NHS Digital's derived flags are 'True'/'False' text in its extracts and SQL ([MM20]
+# "UsePathway_Flag = 'True'"); exports also write them as 1/0 or Y/N. Upper-cased form -> value.
+FLAG_FORMS = {"TRUE": True, "T": True, "1": True, "Y": True, "YES": True,
+              "FALSE": False, "F": False, "0": False, "N": False, "NO": False}

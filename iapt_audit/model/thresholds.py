@@ -6,6 +6,22 @@ other ADSMs and for reliable change (a change of at least 6 on PHQ-9, 4 on GAD-7
 reference states a strict inequality (Mobility Inventory caseness "> 2.3", PDSS reliable change
 "> 5") that is kept. The exact inequality in NHS Digital's derivation code is UNVERIFIED, so
 every operator and value can be overridden in the config file's ``[thresholds.<TOOL>]`` table.
+
+v2.1's anxiety-disorder-specific measures, and what no source gives (iapt-dataset.md §2.1: "their
+caseness/RCI values (other than the two above) UNVERIFIED"), so the tool never invents them:
+
+* IBS-SSS (irritable bowel, K58): caseness >= 75 [G21 §7.4]; reliable change — none given, so no
+  reliable change is judged on it;
+* PHQ-15 (medically unexplained symptoms, 723916001): caseness >= 10 [G21 §7.4]; reliable change
+  — none given;
+* BIQ (body dysmorphic disorder, 83482000): neither caseness nor reliable change given; its
+  scores are read (range checked loosely) but never decide caseness, recovery or change;
+* CFQ (chronic fatigue syndrome, G93.3): no CodedAssToolType code and no cut-offs; see
+  ``model.codes.ADSM_BY_DESCRIPTOR``.
+
+A measure with no cut-off contributes nothing to caseness or recovery: such a referral's outcome
+rests on PHQ-9 alone, where NHS Digital's would also use the ADSM. Set the missing values in
+``[thresholds.BIQ]`` etc. once a source gives them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from iapt_audit import __version__
 from iapt_audit.kpis import ALL_PROVIDERS
-from iapt_audit.report import dq_content, kpi_content, outlier_content, rules_content
+from iapt_audit.report import (dq_content, kpi_content, outlier_content, reconciliation_content, rules_content,
+                               submission_content)
 from iapt_audit.report.disclosure import STATEMENT, Figures
 from iapt_audit.report.distributions import distribution_blocks
 from iapt_audit.report.document import Report, Section
@@ -31,18 +32,17 @@ TITLES = {
     "regulator": "National outlier review",
 }
 OUTLIERS_NOT_RUN = "Fewer than 8 providers have cases, so no funnel comparison was drawn."
-SPC_NOT_RUN = ("SPC needs monthly series: run `iapt-audit outliers` on NHS Digital's published monthly files "
-               "to chart each provider's months.")
 
 
-def build_report(result, audience: str) -> Report:
-    """The report for ``audience`` (one of ``AUDIENCES``) from an ``AuditResult``."""
+def build_report(result, audience: str, highlight=()) -> Report:
+    """The report for ``audience`` (one of ``AUDIENCES``) from an ``AuditResult``; ``highlight``:
+    provider codes ringed and labelled on every funnel and SPC chart."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}, not {audience!r}")
     figures = Figures(disclosed=audience != "self-check")
     build = {"self-check": _self_check, "commissioner": _commissioner, "regulator": _regulator}[audience]
     return Report(audience=audience, title=f"NHS Talking Therapies audit — {TITLES[audience]}",
-                  subtitle=_subtitle(result), facts=_facts(result, figures), sections=build(result, figures),
+                  subtitle=_subtitle(result), facts=_facts(result, figures), sections=build(result, figures, tuple(highlight)),
                   disclosure=STATEMENT if figures.disclosed else "")
 
 
@@ -58,6 +58,8 @@ def _facts(result, figures: Figures) -> list[tuple[str, str]]:
             ("Extract", Path(result.source).name),
             ("Providers", str(len(result.providers))),
             ("Referrals received", f"{received:,}" if isinstance(received, int) else str(received)),
+            *([("National reference", f"England {result.benchmark['year']} ({result.benchmark['source']})")]
+              if getattr(result, "benchmark", None) else []),
             ("Tool", f"iapt-audit {__version__}")]
 
 
@@ -99,7 +101,7 @@ def _rules_section(result, figures: Figures, *, worklists: bool) -> Section:
         section.status = rules_content.NOT_RUN
         return section
     with_reason = not figures.disclosed
-    section.blocks += [rules_content.summary_table(result.rules),
+    section.blocks += [outlier_content.gaming_test_key(), rules_content.summary_table(result.rules),
                        rules_content.rules_table(result.rules, figures, with_reason=with_reason, flagged_only=True),
                        rules_content.rules_table(result.rules, figures, with_reason=with_reason)]
     if worklists:
@@ -112,10 +114,11 @@ def _rules_section(result, figures: Figures, *, worklists: bool) -> Section:
     return section
 
 
-def _outlier_section(result, figures: Figures) -> Section:
+def _outlier_section(result, figures: Figures, highlight=()) -> Section:
     section = Section("outliers", "Outliers across providers",
-                      intro="Each KPI rate and gaming indicator compared across providers on a funnel plot; points outside the "
-                            "99.8% limits are outliers (marked ▲ high or ▼ low).")
+                      intro="Each KPI rate and gaming indicator on one funnel plot (a gaming indicator's is the funnel its "
+                            "rule decided with; a service audited alone is placed on England's): outside the 99.8% limits "
+                            "is better or worse than expected, inside is common cause.")
     entries = result.outliers
     if not entries:
         section.status = OUTLIERS_NOT_RUN
@@ -123,8 +126,27 @@ def _outlier_section(result, figures: Figures) -> Section:
     titles = kpi_content.LABELS
     section.blocks.append(outlier_content.funnel_summary_table(entries, titles))
     section.blocks.append(outlier_content.outlier_table(entries, figures, titles, flagged_only=True))
-    section.blocks += [outlier_content.funnel_chart(e, titles, figures, f"funnel-{e['measure']}") for e in entries]
-    section.blocks.append(outlier_content.outlier_table(entries, figures, titles))
+    section.blocks += [outlier_content.funnel_chart(e, titles, figures, f"funnel-{e['measure']}", highlight)
+                       for e in entries]
+    section.blocks += [outlier_content.outlier_table(entries, figures, titles),
+                       outlier_content.funnel_chart_table(entries, titles, figures)]
+    return section
+
+
+def _monthly_section(result, highlight=()) -> Section:
+    """The audit's own months: each provider's KPI rates per month on XmR charts."""
+    section = Section("monthly-spc", "Monthly SPC of this extract",
+                      intro="Each provider's KPI rates month by month on XmR charts (Making Data Count): a change in "
+                            "recording or practice shows as a point outside the limits, a run or a trend.")
+    spc = getattr(result, "monthly", None)
+    if not spc:
+        section.status = "The reporting period has fewer than two months, so there is no monthly series to chart."
+        return section
+    titles = kpi_content.LABELS
+    drawn = outlier_content.spc_charts(spc, titles, highlight=highlight)
+    section.blocks += [outlier_content.spc_table(spc, titles, special_only=True), *drawn,
+                       outlier_content.spc_table(spc, titles), outlier_content.spc_series_table(spc, titles),
+                       outlier_content.spc_chart_table(spc, titles, drawn)]
     return section
 
 
@@ -137,7 +159,7 @@ def _distribution_section(result, figures: Figures) -> Section:
 
 # ---- the audiences ------------------------------------------------------------------------------
 
-def _self_check(result, figures: Figures) -> list[Section]:
+def _self_check(result, figures: Figures, highlight=()) -> list[Section]:
     orgs = _orgs(result)
     every_kpi = kpi_content.kpi_table(result.kpis, orgs, figures)
     attrition = kpi_content.attrition_table(result.kpis, orgs, figures)
@@ -150,8 +172,10 @@ def _self_check(result, figures: Figures) -> list[Section]:
                    intro="NHS Digital's measures for the period, with numerator and denominator.",
                    blocks=[*blocks, every_kpi, attrition])
     return [_dq_section(result, figures, worklists=True, by_provider=len(result.providers) > 1),
-            kpis, _distribution_section(result, figures),
-            _rules_section(result, figures, worklists=True), _outlier_section(result, figures)]
+            submission_content.section(result, figures), kpis, _distribution_section(result, figures),
+            _rules_section(result, figures, worklists=True), _outlier_section(result, figures, highlight),
+            _monthly_section(result, highlight),
+            reconciliation_content.section(result, figures, worklist=True)]
 
 
 def _side_by_side(result, figures: Figures):
@@ -164,7 +188,7 @@ def _side_by_side(result, figures: Figures):
     return kpi_content.side_by_side_table(result.kpis, _orgs(result), figures, extra)
 
 
-def _commissioner(result, figures: Figures) -> list[Section]:
+def _commissioner(result, figures: Figures, highlight=()) -> list[Section]:
     orgs = _orgs(result)
     overview = Section("providers", "Providers side by side",
                        intro="Headline measures for every provider against the national standards.",
@@ -192,11 +216,12 @@ def _commissioner(result, figures: Figures) -> list[Section]:
                        blocks=[kpis, attrition])
     kpis.folded = attrition.folded = True
     return [overview, profiles, _distribution_section(result, figures), _rules_section(result, figures, worklists=False),
-            _dq_section(result, figures, worklists=False, by_provider=True), _outlier_section(result, figures), appendix]
+            _dq_section(result, figures, worklists=False, by_provider=True), submission_content.section(result, figures),
+            _outlier_section(result, figures, highlight), _monthly_section(result, highlight), appendix]
 
 
-def _regulator(result, figures: Figures) -> list[Section]:
+def _regulator(result, figures: Figures, highlight=()) -> list[Section]:
     overview = Section("providers", "Providers side by side", blocks=[_side_by_side(result, figures)])
-    spc = Section("spc", "Monthly SPC", status=SPC_NOT_RUN)
-    return [_outlier_section(result, figures), _rules_section(result, figures, worklists=False), overview,
-            _dq_section(result, figures, worklists=False, by_provider=True), spc]
+    return [_outlier_section(result, figures, highlight), _rules_section(result, figures, worklists=False), overview,
+            _dq_section(result, figures, worklists=False, by_provider=True), submission_content.section(result, figures),
+            _monthly_section(result, highlight), reconciliation_content.section(result, figures, worklist=False)]

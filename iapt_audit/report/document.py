@@ -35,6 +35,19 @@ class Column:
 
 
 @dataclass
+class SheetChart:
+    """A native Excel chart over a block of a table's rows (the workbook draws it; the web page
+    has the SVG). ``kind``: "scatter" (x numeric: a funnel) or "line" (x as categories: SPC).
+    ``series``: (y column, first row, last row, style) with rows 0-based in ``Table.rows`` and
+    style "line", "dashed" or "markers"; ``x`` names the x column."""
+
+    title: str
+    kind: str
+    x: str
+    series: list[tuple[str, int, int, str]]
+
+
+@dataclass
 class Table:
     """A titled grid of typed values; ``rows`` hold plain Python values (None = blank)."""
 
@@ -45,6 +58,7 @@ class Table:
     note: str = ""
     sheet: str | None = None   # Excel sheet name (<= 31 characters), None: web page only
     folded: bool = False       # long tables (worklists, full KPI lists) start folded in the web page
+    charts: list[SheetChart] = field(default_factory=list)  # native charts on the table's sheet
 
     @property
     def headers(self) -> list[str]:

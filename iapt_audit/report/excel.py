@@ -28,7 +28,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
@@ -37,6 +37,7 @@ from openpyxl.worksheet.table import Table as ExcelTable
 from openpyxl.worksheet.table import TableColumn, TableStyleInfo
 
 from iapt_audit.report.atomic import atomic_path
+from iapt_audit.report.disclosure import STATEMENT
 from iapt_audit.report.document import Report, Table
 from iapt_audit.report.sheet_rows import FORMULA_PREFIXES, ColumnStyles, rows_xml
 
@@ -51,6 +52,8 @@ WRAPPED = Alignment(wrap_text=True, vertical="top")
 RIGHT = Alignment(horizontal="right")
 WIDE_TEXT = 60
 NUMBER_FORMATS = {"count": "#,##0", "number": "#,##0.0##"}
+MAX_SHEET_CHARTS = 40  # native charts per sheet (each funnel or drawn SPC chart); the rest are in the page
+LINE_STYLES = {"dashed": "dash", "line": "solid"}
 CHARTS = {  # table id -> (category column, value column, filter column, chart title)
     "attrition": ("Step", "Referrals", "Provider", "Attrition funnel"),
     "all-score-distribution": ("Last score", "Referrals", "Questionnaire", "Final scores"),
@@ -62,7 +65,8 @@ def write_workbook(report: Report, target: Path) -> Path:
     book = Workbook(write_only=True)
     names = _sheet_names(report.sheets())
     _summary_sheet(book.create_sheet(SUMMARY), report, names)
-    percent_format = "0%" if report.disclosure else "0.0%"
+    # outside audiences see rates to whole points (NHS Digital's rule); published data keep their decimals
+    percent_format = "0%" if report.disclosure == STATEMENT else "0.0%"
     data_rows = {}
     for table, name in zip(report.sheets(), names):
         ws = book.create_sheet(name)
@@ -150,6 +154,8 @@ def _table_sheet(ws, table: Table, percent_format: str) -> str:
         ws.append([_styled(ws, value="No rows.", font=NOTE_FONT)])
     if table.id in CHARTS and table.rows:
         _chart(ws, table)
+    for i, sheet_chart in enumerate(table.charts[:MAX_SHEET_CHARTS]):
+        _native_chart(ws, table, sheet_chart, i)
     styles = [_column_styles(ws, column.kind, percent_format, wrap) for column, wrap in zip(table.columns, wraps)]
     return rows_xml(table.rows, HEADER_ROW + 1, styles)
 
@@ -222,6 +228,41 @@ def _chart(ws, table: Table) -> None:
         chart.y_axis.scaling.orientation = "minMax"
         chart.x_axis.scaling.orientation = "maxMin"  # first step at the top, like a funnel
     ws.add_chart(chart, f"{get_column_letter(len(headers) + 2)}{HEADER_ROW}")
+
+
+def _native_chart(ws, table: Table, spec, index: int) -> None:
+    """One ``SheetChart``: a scatter (funnel: limit curves as lines, providers as markers) or a
+    line chart (SPC: months as categories), stacked beside the table 16 rows apart."""
+    headers = table.headers
+    x_col = headers.index(spec.x) + 1
+    chart = ScatterChart() if spec.kind == "scatter" else LineChart()
+    chart.title = spec.title[:120]
+    chart.height, chart.width = 7.5, 16
+    chart.y_axis.title = "%"
+    chart.x_axis.title = spec.x
+    for column, first, last, style in spec.series:
+        y_col = headers.index(column) + 1
+        top, bottom = HEADER_ROW + 1 + first, HEADER_ROW + 1 + last
+        values = Reference(ws, min_col=y_col, min_row=top, max_row=bottom)
+        if spec.kind == "scatter":
+            series = Series(values, Reference(ws, min_col=x_col, min_row=top, max_row=bottom), title=column)
+            chart.series.append(series)
+        else:
+            chart.add_data(values, titles_from_data=False)
+            series = chart.series[-1]
+            series.tx = None
+        if style == "markers":
+            series.marker.symbol = "circle"
+            series.graphicalProperties.line.noFill = True
+        else:
+            series.marker.symbol = "circle" if style == "markers-line" else "none"
+            series.graphicalProperties.line.dashStyle = LINE_STYLES.get(style, "solid")
+            series.smooth = False
+    if spec.kind == "line":
+        first, last = spec.series[0][1], spec.series[0][2]
+        chart.set_categories(Reference(ws, min_col=x_col, min_row=HEADER_ROW + 1 + first,
+                                       max_row=HEADER_ROW + 1 + last))
+    ws.add_chart(chart, f"{get_column_letter(len(headers) + 2)}{HEADER_ROW + 16 * index}")
 
 
 def _summary_sheet(ws, report: Report, names: list[str]) -> None:

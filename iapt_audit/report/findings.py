@@ -10,7 +10,8 @@ from iapt_audit.report.atomic import atomic_write_text
 
 def findings_text(result) -> str:
     """Stable JSON text: sorted keys, fixed indentation, no timings (they vary run to run)."""
-    return json.dumps(result.findings(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    document = result.identifiers.value(result.findings())  # identifiers typed into other items withheld
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_findings(result, out_dir: Path) -> Path:

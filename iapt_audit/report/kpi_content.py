@@ -42,6 +42,7 @@ LABELS = {
     "Count_PairedPHQ": "Finished with paired PHQ-9",
     "Count_PairedADSMOrGAD": "Finished with paired ADSM or GAD-7",
     "Percentage_AccessAttrition": "Access attrition (ended after one treatment)",
+    "Percentage_FirstToSecondTreatmentOver28days": "First to second treatment over 28 days (%)",
 }
 KPI_COLUMNS = [Column("Provider"), Column("Measure ID"), Column("Measure"), Column("Count", "count"),
                Column("Numerator", "count"), Column("Denominator", "count"), Column("Rate (%)", "percent"),

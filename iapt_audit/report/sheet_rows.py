@@ -58,8 +58,8 @@ def _cell(ref: str, value, styles: ColumnStyles) -> str:
         return _text_cell(ref, value, styles.text)
     if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
         return ""
-    if styles.kind == "percent":  # 16 significant digits, as openpyxl writes (Excel keeps 15)
-        return f'<c r="{ref}"{_style(styles.percent)}><v>{value / 100.0:.16g}</v></c>'
+    if styles.kind == "percent":  # 15 significant digits, what Excel keeps: no 0.8190000000000001
+        return f'<c r="{ref}"{_style(styles.percent)}><v>{value / 100.0:.15g}</v></c>'
     return f'<c r="{ref}"{_style(styles.number)}><v>{value:.16g}</v></c>'
 
 

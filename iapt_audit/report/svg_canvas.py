@@ -89,6 +89,7 @@ class LegendEntry:
     colour: str
     line: str | None = None      # a DASHES key, for a line
     marker: str | None = None    # circle, square, up or down (triangles), for points
+    hollow: bool = False         # an outline-only marker
 
 
 class Canvas:
@@ -149,9 +150,39 @@ class Canvas:
     def vline(self, value: float, colour: str, *, style: str = "solid", width: float = 1.6) -> None:
         self.line([value, value], [self.y_axis.low, self.y_axis.high], colour, style=style, width=width)
 
-    def markers(self, xs, ys, shape: str, colour: str, *, size: float = 4.5, edge: str = "white") -> None:
-        for a, b in zip(xs, ys):
-            self.marks.append(_marker(shape, self.x(a), self.y(b), size, colour, edge))
+    def markers(self, xs, ys, shape: str, colour: str, *, size: float = 4.5, edge: str = "white",
+                titles=None, hollow: bool = False) -> None:
+        """Markers at (xs, ys); ``titles`` gives each its hover text (an SVG ``<title>``, read by
+        browsers as a tooltip and by screen readers); ``hollow`` draws the outline only."""
+        for i, (a, b) in enumerate(zip(xs, ys)):
+            mark = _marker(shape, self.x(a), self.y(b), size, "none" if hollow else colour,
+                           colour if hollow else edge, 1.4 if hollow else 0.8)
+            if titles is not None:
+                mark = f"<g><title>{escape(str(titles[i]))}</title>{mark}</g>"
+            self.marks.append(mark)
+
+    def band(self, y0: float, y1: float, fill: str, *, x0: float | None = None, x1: float | None = None) -> None:
+        """A shaded band across the plot (or between x0 and x1), behind the data."""
+        x0 = self.x_axis.low if x0 is None else x0
+        x1 = self.x_axis.high if x1 is None else x1
+        self.rect(x0, y0, x1, y1, fill)
+
+    def free_label(self, x: float, y: float, text: str, taken: list, *, colour: str = GREY, size: float = 11,
+                   gap: float = 7) -> bool:
+        """Place ``text`` beside the point (x, y) where it overlaps no box in ``taken`` (tried to
+        the right, above, below and to the left) and inside the chart; False when no place is free."""
+        px, py = self.x(x), self.y(y)
+        width, height = text_width(text, size), size + 2
+        for dx, dy, anchor in ((gap, -6, "start"), (gap, 8, "start"), (-gap, -6, "end"), (-gap, 8, "end"),
+                               (gap, -18, "start"), (gap, 20, "start")):
+            left = px + dx if anchor == "start" else px + dx - width
+            box = (left, py + dy - height / 2, left + width, py + dy + height / 2)
+            inside = box[0] >= 0 and box[2] <= self.width and box[1] >= 0 and box[3] <= self.height
+            if inside and not any(_overlap(box, other) for other in taken):
+                taken.append(box)
+                self.marks.append(_text(px + dx, py + dy, text, colour=colour, size=size, anchor=anchor))
+                return True
+        return False
 
     def text(self, x: float, y: float, text: str, *, colour: str = GREY, size: float = FONT_SIZE,
              anchor: str = "start", dx: float = 0, dy: float = 0, baseline: str = "middle") -> None:
@@ -160,6 +191,10 @@ class Canvas:
                                 anchor=anchor, baseline=baseline))
 
     # ---- the whole chart ------------------------------------------------------------------------
+
+    def raw(self, svg: str) -> None:
+        """SVG written by the chart itself (pixel coordinates), drawn over the plot: icons."""
+        self.marks.append(svg)
 
     def svg(self, *, y_ticks_at: list[tuple[float, str]] | None = None) -> str:
         """The finished SVG element. ``y_ticks_at``: category labels at given y values instead of
@@ -229,7 +264,8 @@ class Canvas:
                 out.append(f'<line x1="{number(x)}" y1="{number(y)}" x2="{number(x + 22)}" y2="{number(y)}" '
                            f'stroke="{entry.colour}" stroke-width="1.6"{_dash(entry.line)}/>')
             if entry.marker:
-                out.append(_marker(entry.marker, x + 11, y, 4.5, entry.colour, "white"))
+                out.append(_marker(entry.marker, x + 11, y, 4.5, "none" if entry.hollow else entry.colour,
+                                   entry.colour if entry.hollow else "white", 1.4 if entry.hollow else 0.8))
             out.append(_text(x + 28, y, entry.label, size=FONT_SIZE - 1))
         return out
 
@@ -246,8 +282,12 @@ def _text(x: float, y: float, text: str, *, colour: str = GREY, size: float = FO
             f'dominant-baseline="{baseline}">{escape(str(text))}</text>')
 
 
-def _marker(shape: str, x: float, y: float, size: float, colour: str, edge: str) -> str:
-    paint = f'fill="{colour}" stroke="{edge}" stroke-width="0.8"'
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _marker(shape: str, x: float, y: float, size: float, colour: str, edge: str, edge_width: float = 0.8) -> str:
+    paint = f'fill="{colour}" stroke="{edge}" stroke-width="{number(edge_width)}"'
     if shape == "circle":
         return f'<circle cx="{number(x)}" cy="{number(y)}" r="{number(size)}" {paint}/>'
     if shape == "square":

@@ -30,6 +30,15 @@ the threshold sits inside the honest distribution. On NHS Digital's 2024-25 prov
 first-to-second treatment over 90 days (145 providers, median 23 %), a 30 % threshold flags 27
 providers this way against 2 for an all-provider funnel; at 50 %, 7. Set ``min_percent`` above
 where honest providers sit, as the rules' defaults do.
+
+One funnel per indicator: the funnel that decides (``compare_providers`` fitted to the reference
+providers, every provider judged against it) is returned whole and is the one the reports draw,
+so a chart can never show a flagged provider inside its limits.
+
+A service audited alone (fewer than ``MIN_PROVIDERS`` providers) has no peers; where the rule
+has a published counterpart (GM03: M047 over 90 days; GM07: M075/M288 ended after one treatment)
+it is judged on England's funnel from the national reference (``iapt_audit.reference``) instead
+of the bare threshold.
 """
 
 from __future__ import annotations
@@ -37,19 +46,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from iapt_audit.stats.funnel import Funnel
 
 MIN_PROVIDERS = 8
 MIN_REFERENCE = 5
 LEVEL = 99.8
 
 
-def decide(rates: pd.DataFrame, limits: dict[str, float], measure: str, indicator: str) -> tuple[pd.DataFrame, dict | None]:
+def decide(rates: pd.DataFrame, limits: dict[str, float], measure: str, indicator: str, *,
+           code: str | None = None, benchmark=None) -> tuple[pd.DataFrame, dict | None]:
     """Per provider (index of ``rates``, columns numerator and denominator): the decision.
 
     Returns the table with ``value`` (percent), ``absolute``, ``peer`` (True/False, or None when
     the peer test did not run), ``peer_upper`` (percent), ``flagged``, ``tests`` (list of the tests
-    that fired) and ``reason``, and the funnel summary (None when the peer test did not run).
+    that fired) and ``reason``, and the funnel that decided (a ``compare_providers`` entry with the
+    peer-test fields; None when the peer test did not run). With fewer than ``MIN_PROVIDERS``
+    providers, a rule ``code`` with a published counterpart is judged on England's funnel from
+    ``benchmark`` (``iapt_audit.reference.NationalReference``) instead.
     """
     table = rates[["numerator", "denominator"]].astype("int64").copy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -58,32 +70,48 @@ def decide(rates: pd.DataFrame, limits: dict[str, float], measure: str, indicato
     table["absolute"] = enough & (table["value"] >= limits["min_percent"])
 
     compared = table[table["denominator"] > 0]
-    funnel = _peer_funnel(compared) if len(compared) >= MIN_PROVIDERS else None
-    if funnel is None:
+    if len(compared) >= MIN_PROVIDERS:
+        entry = _peer_entry(compared, measure)
+    elif benchmark is not None and code is not None and len(compared):
+        entry = benchmark.judge(code, _frame(compared), flag_low=False, label=measure)
+    else:
+        entry = None
+    if entry is None:
         table["peer"] = None
         table["peer_upper"] = np.nan
     else:
-        fitted, _ = funnel
-        _, upper = fitted.limits(table["denominator"].clip(lower=1).to_numpy(), LEVEL)
-        table["peer_upper"] = np.where(table["denominator"] > 0, 100.0 * upper, np.nan)
-        table["peer"] = (table["value"] > table["peer_upper"]).astype(object)
+        judged = entry["providers"]
+        upper = pd.Series({org: p["upper"] for org, p in judged.items()}, dtype="float64")
+        table["peer_upper"] = 100.0 * upper.reindex(table.index.astype(str)).to_numpy()
+        table["peer"] = (table["value"] > table["peer_upper"]).where(table["denominator"] > 0, False).astype(object)
     peer_ok = table["peer"].map(lambda fired: fired is None or bool(fired))
     table["flagged"] = table["absolute"] & peer_ok
     table["tests"] = [_tests(row) for row in table[["absolute", "peer", "flagged"]].itertuples()]
-    summary = _summary(*funnel, measure) if funnel else None
-    table["reason"] = _reasons(table, limits, indicator, summary, len(compared))
-    return table, summary
+    table["reason"] = _reasons(table, limits, indicator, entry, len(compared))
+    return table, entry
 
 
-def _peer_funnel(compared: pd.DataFrame) -> tuple[Funnel, str]:
-    """The funnel of the reference providers (below the absolute threshold), else of all."""
+def _frame(compared: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"provider": compared.index.astype(str), "numerator": compared["numerator"].to_numpy(),
+                         "denominator": compared["denominator"].to_numpy()})
+
+
+def _peer_entry(compared: pd.DataFrame, measure: str) -> dict:
+    """The funnel of the reference providers (below the absolute threshold), else of all, with
+    every provider judged against it: the funnel that decides and the one the reports draw."""
+    from iapt_audit.outliers import compare_providers
+
     reference, which = compared[~compared["absolute"]], "providers below the absolute threshold"
     if len(reference) < MIN_REFERENCE:
         reference, which = compared, "all providers (too few below the absolute threshold)"
-    target = float(np.median(reference["numerator"] / reference["denominator"]))
-    fitted = Funnel(reference["numerator"], reference["denominator"], reference.index, method="additive",
-                    target=target)
-    return fitted, which
+    entry = compare_providers(measure, _frame(compared), target="median", min_providers=2, rare_zero_share=None,
+                              flag_low=False, fit_on=reference.index.astype(str),
+                              construction=f"99.8% additive limits fitted to {len(reference)} {which}, "
+                                           "target = their median rate")
+    entry.update({"test": "funnel_high", "reference": which, "n_reference": int(len(reference)),
+                  "reference_providers": [str(p) for p in reference.index],
+                  "target_is": "median rate of the reference providers"})
+    return entry
 
 
 def _tests(row) -> list[str]:
@@ -112,23 +140,17 @@ def _reasons(table: pd.DataFrame, limits: dict[str, float], indicator: str, summ
             reasons.append(f"{above}; peer test not run ({n_compared} providers with cases, "
                            f"needs {MIN_PROVIDERS})")
         elif row["peer"]:
-            reasons.append(f"{above} and above its peers' {LEVEL}% funnel limit of "
+            reasons.append(f"{above} and above {_whose(summary)} {LEVEL}% funnel limit of "
                            f"{row['peer_upper']:.1f}% ({_funnel_words(summary)})")
         else:
-            reasons.append(f"{above}, but within its peers' {LEVEL}% funnel (upper limit "
+            reasons.append(f"{above}, but within {_whose(summary)} {LEVEL}% funnel (upper limit "
                            f"{row['peer_upper']:.1f}%, {_funnel_words(summary)}): not flagged")
     return reasons
 
 
+def _whose(summary: dict) -> str:
+    return "England's" if summary.get("national") else "its peers'"
+
+
 def _funnel_words(summary: dict) -> str:
-    adjusted = ", over-dispersion adjusted" if summary["adjusted"] else ""
-    return (f"additive limits{adjusted}, fitted to {summary['n_reference']} {summary['reference']}, "
-            f"target = their median {100 * summary['target']:.1f}%")
-
-
-def _summary(fitted: Funnel, reference: str, measure: str) -> dict:
-    return {"test": "funnel_high", "measure": measure, "method": fitted.method, "level": LEVEL,
-            "reference": reference, "n_reference": int(len(fitted.numerator)),
-            "reference_providers": [str(p) for p in fitted.numerator.index],
-            "target": fitted.target, "target_is": "median rate of the reference providers",
-            "phi": fitted.phi, "tau2": fitted.tau2, "adjusted": fitted.adjusted}
+    return summary["construction"]

@@ -81,7 +81,8 @@ class RuleResult:
         }
 
 
-def run_rules(pathways, period, *, config: dict | None = None, select=None, ignore=None) -> list[RuleResult]:
+def run_rules(pathways, period, *, config: dict | None = None, select=None, ignore=None,
+              benchmark=None) -> list[RuleResult]:
     """Run every selected rule (default: all stable ones) for ``period``.
 
     ``config`` is ``iapt_audit.config.load_config()``'s dict: thresholds under ``[rules.<CODE>]``,
@@ -100,19 +101,20 @@ def run_rules(pathways, period, *, config: dict | None = None, select=None, igno
         rule = entry.rule()
         limits = limits_for(entry.rule, sections.get(entry.code))
         measurement = rule.measure(pathways, period, limits, scales)
-        results.append(_result(rule, entry.status, limits, measurement, providers))
+        results.append(_result(rule, entry.status, limits, measurement, providers, benchmark))
     return results
 
 
 def _result(rule: Rule, status: str, limits: dict[str, float], measurement: Measurement,
-            providers: pd.Index) -> RuleResult:
+            providers: pd.Index, benchmark=None) -> RuleResult:
     rule_class = type(rule)
     cases = measurement.cases
     grouped = cases.groupby("OrgIDProv", observed=True)["counted"]
     rates = pd.DataFrame({"numerator": grouped.sum(), "denominator": grouped.size()})
     rates = rates.reindex(providers.union(rates.index), fill_value=0)
     rates.index.name = "OrgIDProv"
-    table, funnel = decide(rates, limits, f"{rule_class.code} {rule_class.name}", rule_class.indicator)
+    table, funnel = decide(rates, limits, f"{rule_class.code} {rule_class.name}", rule_class.indicator,
+                           code=rule_class.code, benchmark=benchmark)
     table = rule.decide(table, measurement, limits)
     evidence = cases.loc[cases["counted"].to_numpy()].drop(columns="counted").reset_index(drop=True)
     return RuleResult(rule=rule_class, status=status, limits=limits, providers=table, evidence=evidence,

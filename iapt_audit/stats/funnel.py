@@ -120,10 +120,16 @@ class Funnel:
     @property
     def z(self) -> pd.Series:
         """Each group's z-score against the limits this method draws (|z| > z_α ⇔ outside)."""
+        return pd.Series(self.z_of(self.value.to_numpy(), self.denominator.to_numpy()), index=self.value.index)
+
+    def z_of(self, values, denominators) -> np.ndarray:
+        """z-scores of rates ``values`` (proportions) at ``denominators`` against this funnel,
+        for groups it was not fitted to as well (a peer or national funnel)."""
+        values = np.asarray(values, dtype="float64")
+        spread = self._spread(np.asarray(denominators, dtype="float64"))
         if self.method == "multiplicative":
-            return (self.value - self.target) / self._spread(self.denominator.to_numpy())
-        y = np.arcsin(np.sqrt(self.value))
-        return (y - self._theta0) / self._spread(self.denominator.to_numpy())
+            return (values - self.target) / spread
+        return (np.arcsin(np.sqrt(values)) - self._theta0) / spread
 
     def outliers(self, level: float = 99.8) -> pd.DataFrame:
         """Per group: value, limits at its own denominator, and flag "high"/"low"/None."""

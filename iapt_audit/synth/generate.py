@@ -22,10 +22,11 @@ from iapt_audit.synth.contacts import build_contacts
 from iapt_audit.synth.pathways import draw_plan
 from iapt_audit.synth.people import patients
 from iapt_audit.synth.providers import draw_providers
-from iapt_audit.synth.records import ChunkArrays, chunk_tables, header_table
+from iapt_audit.synth.layouts import check_layout, open_layout
+from iapt_audit.synth.records import SCHEMAS, ChunkArrays, chunk_tables, header_table
 from iapt_audit.synth.scores import assessment_scores, session_scores
+from iapt_audit.synth.submission_plan import month_number, plan_submissions
 from iapt_audit.synth.timeline import schedule
-from iapt_audit.synth.writer import TableWriters
 
 CHUNK_REFERRALS = 100_000
 DEFAULT_PERIOD = ("2024-04-01", "2025-03-31")
@@ -47,15 +48,22 @@ def parse_period(period: tuple[str, str]) -> tuple[int, int]:
 
 def generate(out, providers: int = 12, referrals: int = 24000, seed: int = 1, fmt: str = "csv",
              plant: str = "auto", period: tuple[str, str] = DEFAULT_PERIOD,
-             progress: Callable[[int, int], None] | None = None) -> dict:
+             progress: Callable[[int, int], None] | None = None, layout: str = "snapshot",
+             nhsd_names: bool = False, history_defects: bool = True) -> dict:
     """Write a synthetic extract to the folder ``out`` and return a summary (row counts per table).
 
     ``plant`` is "auto", "none" or a comma list of patterns (see ``gaming``); ``progress`` is
-    called with (referrals done, referrals in all) after each chunk. Invalid arguments raise
+    called with (referrals done, referrals in all) after each chunk. ``layout`` is "snapshot"
+    (every record once), "warehouse" or "submissions" (monthly submissions, ``layouts``), for
+    every provider and month from the month of the earliest referral (``LEAD_DAYS`` before the
+    period) to the period's last; ``history_defects`` plants the submission-history defects in
+    the monthly layouts (``submission_plan``); ``nhsd_names`` writes NHS Digital's file and
+    provider column names. The same arguments give the same bytes. Invalid arguments raise
     ValueError.
     """
     started = time.perf_counter()
     out = Path(out)
+    check_layout(layout, fmt)
     if providers < 1:
         raise ValueError("there must be at least one provider")
     if referrals < MIN_REFERRALS_PER_PROVIDER * providers:
@@ -69,8 +77,12 @@ def generate(out, providers: int = 12, referrals: int = 24000, seed: int = 1, fm
     nhs_numbers = setup.permutation(ids.valid_test_nhs_numbers())
     touched_ids, touched_patterns = [], []
     contact_offset = activity_offset = 0
-    with TableWriters(out, fmt) as writers:
-        writers.write("IDS000Header", header_table(provs, start_day, end_day))
+    monthly = None if layout == "snapshot" else plan_submissions(
+        list(provs.codes), int(month_number(start_day - calibration.LEAD_DAYS)), int(month_number(end_day)),
+        np.random.default_rng([seed, 2]), history_defects)
+    provider_ends = np.cumsum(provs.referrals)
+    with open_layout(out, layout, fmt, SCHEMAS, nhsd_names=nhsd_names, plan=monthly,
+                     header=header_table(provs, start_day, end_day)) as sink:
         for chunk, first in enumerate(range(0, referrals, CHUNK_REFERRALS)):
             rng = np.random.default_rng([seed, 1, chunk])
             gidx = np.arange(first, min(first + CHUNK_REFERRALS, referrals))
@@ -81,8 +93,8 @@ def generate(out, providers: int = 12, referrals: int = 24000, seed: int = 1, fm
             arrays = ChunkArrays(plan, sched, contacts, session_scores(plan, sched, rng),
                                  assessment_scores(plan, sched, rng), patients(plan, rng, nhs_numbers),
                                  contact_offset, activity_offset)
-            for name, table in chunk_tables(arrays, provs).items():
-                writers.write(name, table)
+            sink.write(chunk_tables(arrays, provs), np.random.default_rng([seed, 3, chunk]))
+            sink.providers_done(int(np.searchsorted(provider_ends, gidx[-1] + 1, side="right")))
             contact_offset += len(contacts)
             activity_offset += int(contacts.has_activity.sum())
             for pattern, mask in touched.items():
@@ -90,14 +102,18 @@ def generate(out, providers: int = 12, referrals: int = 24000, seed: int = 1, fm
                 touched_patterns.append(np.full(int(mask.sum()), pattern))
             if progress:
                 progress(int(gidx[-1]) + 1, referrals)
-        rows = dict(writers.rows)
+    rows = sink.rows
 
     truth = _truth(seed, referrals, provs, period, touched_ids)
+    summary = {"out": str(out), "format": fmt, "seed": seed, "referrals": referrals,
+               "providers": list(provs.codes), "planted": {c: p for c, p in zip(provs.codes, plants) if p},
+               "rows": rows}
+    if monthly is not None:
+        truth["layout"] = summary["layout"] = layout
+        truth["submissions"] = summary["submissions"] = monthly.describe()
     (out / TRUTH_FILE).write_text(json.dumps(truth, indent=2) + "\n")
     _write_truth_records(out / TRUTH_RECORDS_FILE, provs, touched_ids, touched_patterns)
-    return {"out": str(out), "format": fmt, "seed": seed, "referrals": referrals,
-            "providers": list(provs.codes), "planted": {c: p for c, p in zip(provs.codes, plants) if p},
-            "rows": rows, "seconds": round(time.perf_counter() - started, 2)}
+    return {**summary, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _truth(seed, referrals, provs, period, touched_ids) -> dict:

@@ -7,6 +7,7 @@ import pytest
 
 from iapt_audit.dq import all_checks
 from iapt_audit.dq.cross_table import CROSS_TABLE_CHECKS
+from iapt_audit.dq.submission_history import HISTORY_CHECKS
 from iapt_audit.dq.findings import SEVERITIES
 from iapt_audit.dq.suites import META_KEYS, load_suites, suite_parameters
 from iapt_audit.model.tables import TABLES
@@ -55,8 +56,10 @@ def test_codes_are_unique_and_shared_codes_share_their_meta():
                 assert seen[meta["code"]] == (table, meta)
             seen[meta["code"]] = (table, meta)
     cross = [check.code for check, _ in CROSS_TABLE_CHECKS]
+    history = [check.code for check, _ in HISTORY_CHECKS]
     assert len(cross) == len(set(cross)) and not set(cross) & set(seen)
-    assert [c.code for c in all_checks()] == sorted(set(cross) | set(seen))
+    assert len(history) == len(set(history)) and not set(history) & (set(cross) | set(seen))
+    assert [c.code for c in all_checks()] == sorted(set(cross) | set(seen) | set(history))
 
 
 @pytest.mark.parametrize("check", all_checks(), ids=lambda c: c.code)

@@ -14,7 +14,9 @@ def by_code(result):
 
 
 def test_every_check_has_a_planted_case():
-    assert {c.code for c in all_checks()} == set(planted.EXPECTED)
+    """The submission-history checks need several submissions: their planted cases are the
+    monthly story in tests/monthly/test_selection.py."""
+    assert {c.code for c in all_checks() if c.engine != "submission_history"} == set(planted.EXPECTED)
 
 
 @pytest.mark.parametrize("code", CODES)

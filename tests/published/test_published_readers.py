@@ -127,9 +127,10 @@ def test_inputs_a_user_can_get_wrong(tmp_path):
         read_published(twice)
     bad = tmp_path / "psych-ther-ann-rep-csv-2018-19-main.csv"
     bad.write_text(annual_rows(NEW_HEADER).replace(",450,", ",lots,"))
-    with pytest.raises(InputError, match="cannot read a value") as err:
+    with pytest.raises(InputError, match="value 'lots' is not a number") as err:
         read_published([bad])
     assert "psych-ther-ann-rep-csv-2018-19-main.csv" in err.value.one_line()
+    assert (err.value.column, err.value.row) == ("Count_Recovery", 2)
 
 
 def test_all_monthly_files_read_fast(published):
@@ -160,5 +161,5 @@ def test_monthly_inputs_a_user_can_get_wrong(tmp_path):
         read_published(copies)
     broken = tmp_path / "psych-ther-ann-rep-csv-2019-20.zip"
     broken.write_bytes(b"PK\x03\x04 this is not really a zip")
-    with pytest.raises(InputError, match="cannot open the file"):
+    with pytest.raises(InputError, match="damaged or not a real .zip file"):
         read_published([broken])

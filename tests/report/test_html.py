@@ -45,11 +45,12 @@ def test_commissioner_has_a_profile_per_provider_with_its_attrition_funnel(pages
         assert f'id="profile-{org}-attrition"' in page
 
 
-def test_regulator_leads_with_outliers_and_says_spc_needs_published_files(pages):
+def test_regulator_leads_with_outliers_and_charts_the_extracts_own_months(pages):
     page = pages["regulator"]
     sections = re.findall(r'<section id="([^"]+)" class="level2">', page)
     assert sections[0] == "outliers"
-    assert "iapt-audit outliers" in page
+    assert "monthly-spc" in sections
+    assert "Monthly SPC of this extract" in page
 
 
 def test_contents_links_every_section(pages):

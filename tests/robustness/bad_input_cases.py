@@ -454,3 +454,118 @@ CASES = [
     Case("zip-of-csv", "a .zip of the table files in a subfolder", lambda f: _zip_of(f),
          Kept(check=lambda e: len(e[CONTACT]) == 4 and str(e.files[CONTACT]).endswith(f"extract.zip/{CONTACT}.csv"))),
 ]
+
+
+# ============================== round two (issue 15): archives, bombs, the reader policy, options
+
+def patch_zip_member(target: Path, suffix: str, *, flag: int | None = None, method: int | None = None,
+                     crc: int | None = None) -> Path:
+    """Rewrite the header fields of the members whose names end with ``suffix``, as a damaged,
+    password-protected or Deflate64 archive has them (zipfile cannot write those itself)."""
+    data = bytearray(target.read_bytes())
+    for signature, name_at, name_length_at, fields in ((b"PK\x03\x04", 30, 26, (6, 8, 14)),
+                                                       (b"PK\x01\x02", 46, 28, (8, 10, 16))):
+        start = data.find(signature)
+        while start >= 0:
+            length = int.from_bytes(data[start + name_length_at:start + name_length_at + 2], "little")
+            if bytes(data[start + name_at:start + name_at + length]).decode().endswith(suffix):
+                for offset, value, size in zip(fields, (flag, method, crc), (2, 2, 4)):
+                    if value is not None:
+                        data[start + offset:start + offset + size] = value.to_bytes(size, "little")
+            start = data.find(signature, start + 4)
+    target.write_bytes(bytes(data))
+    return target
+
+
+def _zip_patch(table: str, **fields):
+    """The extract as a .zip with one table member damaged (``patch_zip_member``)."""
+    return lambda folder: patch_zip_member(_zip_of(folder), f"{table}.csv", **fields)
+
+
+def _zip_with_member_bomb(folder):
+    """Total ratio under 200 (an incompressible member pads it), one member 1,000:1."""
+    import os as _os
+
+    return _zip_of(folder, {"export/photo.jpg": _os.urandom(2 << 20),
+                            "export/IDS205InternetTherLog.csv": b"OrgIDProv\n" + b"RX1\n" * (25 << 20)})
+
+
+def _gzip_bomb(folder):
+    """A .csv.gz table that would unpack to 3 GiB: 3,000 gzip members of 1 MiB of rows each."""
+    text = _text(folder, CONTACT)
+    header, first_row = text.splitlines()[:2]
+    block = gzip.compress(((first_row + "\n") * ((1 << 20) // (len(first_row) + 1))).encode(), 9)
+    _path(folder, CONTACT).unlink()
+    (folder / f"{CONTACT}.csv.gz").write_bytes(gzip.compress((header + "\n").encode()) + block * 3000)
+    return folder
+
+
+def _long_header(folder):
+    """70 KiB of unused columns before the data items: the required items start after 64 KiB."""
+    frame = _frame(folder, CONTACT)
+    padding = pd.DataFrame({f"UnusedColumn{i:05d}": "" for i in range(4200)}, index=frame.index)
+    pd.concat([padding, frame], axis=1).to_csv(_path(folder, CONTACT), index=False)
+    return folder
+
+
+ROUND_TWO = [
+    # --- kind 1: damaged archives are one line, not a traceback
+    Case("zip-bad-crc", "a .zip whose table member fails its CRC check", _zip_patch(CONTACT, crc=0x12345678),
+         Error("bad CRC", file=f"extract.zip:export/{CONTACT}.csv", fix="download or copy the archive again")),
+    Case("zip-password", "a .zip whose table member is password-protected", _zip_patch(CONTACT, flag=0x1),
+         Error("password-protected", file=f"extract.zip:export/{CONTACT}.csv", fix="without a password")),
+    Case("zip-deflate64", "a .zip member compressed with Deflate64 (Windows Explorer, large files)",
+         _zip_patch(CONTACT, method=9),
+         Error("Deflate64", file=f"extract.zip:export/{CONTACT}.csv", fix="ordinary Deflate")),
+    Case("header-vertical-tab", "a header line ending in a vertical tab (Python and Arrow split lines differently)",
+         lambda f: _write(f, CONTACT, _text(f, CONTACT).replace("\n", "\v\n", 1)),
+         Kept(check=lambda e: _contacts(e).loc["R1-C2", "ConsMechanism"] == "01")),
+    Case("header-over-64k", "a header longer than 64 KiB whose data items come after the first 64 KiB",
+         _long_header, Kept(check=lambda e: _contacts(e).loc["R1-C0", "AppType"] == "02")),
+    Case("period-open-start", "--period with no start (':2025-03-31')", lambda f: f,
+         Error("not START:END", column="--period", fix="2024-04-01:2025-03-31"), options=["--period", ":2025-03-31"]),
+    Case("period-impossible-date", "--period naming a day that does not exist (2024-04-31)", lambda f: f,
+         Error("is not a date (day is out of range for month", column="--period", fix="2024-04-01:2025-03-31"),
+         options=["--period", "2024-04-01:2024-04-31"]),
+    Case("period-ambiguous", "--period with a two-digit year (01/04/24), not guessed", lambda f: f,
+         Error("not a date in a layout read without guessing", column="--period", fix="01/04/2024:31/03/2025"),
+         options=["--period", "01/04/24:31/03/25"]),
+    Case("select-nothing", "--select naming no check (DQ999)", lambda f: f,
+         Error("'DQ999' matches no data-quality check", column="--select", fix="check codes or prefixes"),
+         options=["--period", PERIOD, "--select", "DQ999"]),
+    # --- kind 2: decompression bombs, per member and in total
+    Case("zip-member-bomb", "a .zip whose total ratio passes but one member unpacks 1,000 times larger",
+         _zip_with_member_bomb,
+         Error("times larger", file="extract.zip:export/IDS205InternetTherLog.csv", fix="re-export")),
+    Case("gzip-bomb", "a .csv.gz that would unpack to 3 GiB (no size in its header to check)", _gzip_bomb,
+         Error("times larger", file=f"{CONTACT}.csv.gz", fix="re-export")),
+    # --- kind 8: one reader policy
+    Case("null-words", "NULL, null and NA for nothing (in a code, a number and a date)",
+         _then(_set(CONTACT, "CareContactId", "R1-C1", "ConsMechanism", "NULL"),
+               _set(CONTACT, "CareContactId", "R1-C2", "CareContDate", "null"),
+               _set(REF, "ServiceRequestId", "R3", "EndCode", "NA")),
+         Kept(check=lambda e: pd.isna(_contacts(e).loc["R1-C1", "ConsMechanism"])
+              and pd.isna(_contacts(e).loc["R1-C2", "CareContDate"]) and pd.isna(_referrals(e).loc["R3", "EndCode"])
+              and len(e.unparsed) == 0, notice=(CONTACT, "ConsMechanism"))),
+    Case("whole-number-floats", "whole numbers written as floats by a spreadsheet (46.0, 5.0)",
+         _then(_set(REF, "ServiceRequestId", "R1", "EndCode", "46.0"),
+               _set(CONTACT, "CareContactId", "R1-C0", "AttendOrDNACode", "5.0")),
+         Kept(check=lambda e: _referrals(e).loc["R1", "EndCode"] == "46"
+              and _contacts(e).loc["R1-C0", "AttendOrDNACode"] == "5", notice=(REF, "EndCode"))),
+    Case("iso-offset-dates", "ISO date-times with an offset (+01:00): the local date they state",
+         _set(CONTACT, "CareContactId", "R1-C1", "CareContDate", "2024-05-08T00:00:00+01:00"),
+         Kept(check=lambda e: _contacts(e).loc["R1-C1", "CareContDate"] == pd.Timestamp("2024-05-08"))),
+    Case("utc-dates", "ISO date-times in UTC (Z): converted to UK local time (BST: the next day)",
+         _set(CONTACT, "CareContactId", "R2-C0", "CareContDate", "2024-06-02T23:30:00Z"),
+         Kept(check=lambda e: _contacts(e).loc["R2-C0", "CareContDate"].normalize() == pd.Timestamp("2024-06-03"),
+              notice=(CONTACT, "CareContDate"))),
+    Case("boolean-yes-no", "a yes/no item written as spreadsheet booleans (TRUE, false)",
+         _then(_set(CONTACT, "CareContactId", "R1-C0", "PlannedCareContIndicator", "TRUE"),
+               _set(CONTACT, "CareContactId", "R1-C1", "PlannedCareContIndicator", "false")),
+         Kept(check=lambda e: _contacts(e).loc[["R1-C0", "R1-C1"], "PlannedCareContIndicator"].tolist() == ["Y", "N"],
+              notice=(CONTACT, "PlannedCareContIndicator"))),
+    Case("blanks-around-codes", "a provider code with a trailing blank ('RX1 ')",
+         _set(REF, "ServiceRequestId", "R2", "OrgIDProv", "RX1 "),
+         Kept(check=lambda e: e.providers == ["RX1"])),
+]
+CASES += ROUND_TWO

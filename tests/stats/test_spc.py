@@ -45,15 +45,17 @@ def test_screening_can_be_switched_off():
 
 
 def test_screening_narrows_limits_around_a_single_shock():
-    # 10,12 ×6 then 37: centre 169/13 = 13; ranges eleven 2s and one 25 -> screened AMR 22/11 = 2
+    # 10,12 ×6 then 37: ranges eleven 2s and one 25 -> screened AMR 22/11 = 2
     y = [10, 12] * 6 + [37]
-    screened, unscreened = xmr(y), xmr(y, screen_outliers=False)
-    assert screened.centre == pytest.approx(13.0)
-    assert (screened.lower, screened.upper) == pytest.approx((13 - 5.32, 13 + 5.32))
-    assert unscreened.amr == pytest.approx(47 / 12)
-    assert (unscreened.lower, unscreened.upper) == pytest.approx((13 - 2.66 * 47 / 12, 13 + 2.66 * 47 / 12))
-    # the first twelve points all sit below 13: a run of 12 on one side
-    assert rules(screened) == {**{i: "shift" for i in range(12)}, 12: "outside_limits"}
+    # With the package's mean of 13 the first twelve points all sit below it (a run of 12) and the
+    # 37 is outside: every point would be special cause. The one-month shock is then left out of
+    # the mean (ghosted): centre 132/12 = 11, AMR 2, limits 11 ± 5.32; only the 37 is special.
+    screened = xmr(y)
+    assert screened.centre == pytest.approx(11.0)
+    assert screened.amr == pytest.approx(2.0)
+    assert (screened.lower, screened.upper) == pytest.approx((11 - 5.32, 11 + 5.32))
+    assert rules(screened) == {12: "outside_limits"}
+    assert "ghosted" in screened.warning
 
 
 def test_seven_point_trend():
@@ -133,7 +135,9 @@ def test_missing_months_are_skipped_and_dates_order_the_series():
     dates = ["2024-03", "2024-01", "2024-02", "2024-04"]
     result = xmr([30, 10, None, 20], dates=dates)
     assert result.points.index.tolist() == ["2024-01", "2024-03", "2024-04"]
-    assert result.points["moving_range"].tolist()[1:] == [20, 10]
+    # 2024-02 is missing: no moving range crosses the gap, and the gap is named
+    assert result.points["moving_range"].tolist()[1:] == pytest.approx([float("nan"), 10], nan_ok=True)
+    assert result.gaps == [{"from": "2024-02", "to": "2024-02", "months": 1}]
     assert result.centre == pytest.approx(20)
 
 

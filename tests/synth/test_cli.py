@@ -48,3 +48,31 @@ def test_bad_options_are_usage_errors(tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_synth_writes_monthly_submissions_with_nhs_digital_names(tmp_path):
+    out = tmp_path / "x"
+    result = run("--out", str(out), "--providers", "4", "--referrals", "400", "--layout", "warehouse",
+                 "--nhsd-names", "--no-history-defects")
+    assert result.exit_code == 0, result.output
+    assert "monthly submissions, 2023-10-01 to 2025-03-01" in result.output
+    assert "history defects" not in result.output
+    assert (out / "IDS101_Referral.csv").read_text().startswith("OrgID_Provider,")
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["layout"] == "warehouse" and truth["submissions"]["history_defects"] == {}
+
+
+def test_synth_plants_history_defects_in_submissions_by_default(tmp_path):
+    out = tmp_path / "x"
+    result = run("--out", str(out), "--providers", "4", "--referrals", "400", "--layout", "submissions")
+    assert result.exit_code == 0, result.output
+    assert "history defects: missing_month" in result.output
+    truth = json.loads((out / "truth.json").read_text())
+    assert len(truth["submissions"]["history_defects"]) == 4
+    assert len(list(out.glob("submission-*"))) == truth["submissions"]["submissions"]
+
+
+def test_an_unknown_layout_is_a_usage_error(tmp_path):
+    result = run("--out", str(tmp_path / "x"), "--layout", "monthly")
+    assert result.exit_code == 2 and "monthly" in result.output
+    assert not (tmp_path / "x").exists()

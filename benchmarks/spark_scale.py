@@ -1,0 +1,124 @@
+"""The Spark engine's cost per record, its peak memory by process, and the pandas engine beside it.
+
+    .venv/bin/python benchmarks/spark_scale.py --referrals 20000 --json /tmp/spark20k.json
+    .venv/bin/python benchmarks/spark_scale.py --referrals 80000 --json /tmp/spark80k.json
+    .venv/bin/python benchmarks/spark_scale.py --referrals 5400000 --providers 120 --driver-memory 4g \\
+        --skip-pandas-below 0 --keep /data/archive3y     # the archive run (see benchmarks/RESULTS.md)
+
+Writes (or reuses, with ``--keep``) a synthetic warehouse archive: every provider's monthly
+submissions as Parquet (``iapt_audit.synth``, layout "warehouse": each open referral again every
+month, Primary and Refresh submissions, the history defects planted), over ``--period``. Then, each
+in a fresh process so peaks do not mix, it runs:
+
+* the Spark engine (``run_audit_spark``) in local mode with ``--driver-memory`` of JVM heap, reading
+  the Parquet files with Spark itself, and
+* the pandas engine (``run_audit``) on the same files (unless ``--skip-pandas``),
+
+sampling every 0.5 s the resident memory of the Python driver, of the JVM (driver and, in local
+mode, executors) and of Spark's Python workers, and prints wall seconds, seconds per million
+records read, stage timings and each peak. A pandas run that dies (out of memory) is reported with
+its exit status: that is the outcome the archive run records. Results are recorded by hand in
+benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+RUNNER = r"""
+import json, sys, time
+engine, source, memory = sys.argv[1], sys.argv[2], sys.argv[3]
+started = time.perf_counter()
+if engine == "spark":
+    from iapt_audit.spark.session import local_session
+    from iapt_audit.spark import run_audit_spark
+    spark = local_session(memory=memory)
+    result = run_audit_spark(source, spark=spark)
+else:
+    from iapt_audit.audit import run_audit
+    result = run_audit(source)
+findings = result.findings()
+print(json.dumps({"seconds": time.perf_counter() - started, "stages": result.timings,
+                  "providers": len(result.providers)}, default=str))
+"""
+
+
+def measured(engine: str, source: Path, memory: str) -> dict:
+    """Run one engine in a fresh process; peak RSS (GiB) of the driver, the JVM and the workers."""
+    process = subprocess.Popen([sys.executable, "-c", RUNNER, engine, str(source), memory],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peaks = {"python_driver": 0, "jvm": 0, "python_workers": 0, "all": 0}
+    done = threading.Event()
+
+    def sample():
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                sizes = {"python_driver": 0, "jvm": 0, "python_workers": 0}
+                for p in tree:
+                    rss = p.memory_info().rss
+                    kind = ("python_driver" if p.pid == root.pid else
+                            "jvm" if "java" in p.name() else "python_workers")
+                    sizes[kind] += rss
+                for kind, size in sizes.items():
+                    peaks[kind] = max(peaks[kind], size)
+                peaks["all"] = max(peaks["all"], sum(sizes.values()))
+            except psutil.Error:
+                pass
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    started = time.perf_counter()
+    sampler.start()
+    out, _ = process.communicate()
+    done.set()
+    sampler.join()
+    outcome = {"engine": engine, "exit_status": process.returncode, "wall_seconds": round(time.perf_counter() - started, 1),
+               "peak_gib": {k: round(v / 2 ** 30, 2) for k, v in peaks.items()}}
+    if process.returncode == 0:
+        outcome.update(json.loads(out.strip().splitlines()[-1]))
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--referrals", type=int, default=20000)
+    parser.add_argument("--providers", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--period", default="2024-04-01:2025-03-31")
+    parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument("--keep", type=Path, help="folder for the archive (reused if it holds one)")
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from iapt_audit.synth import generate
+
+    folder = args.keep or Path(f"/tmp/spark-archive-{args.referrals}")
+    if not (folder / "IDS101Referral.parquet").exists():
+        generate(folder, providers=args.providers, referrals=args.referrals, seed=args.seed, fmt="parquet",
+                 layout="warehouse", period=tuple(args.period.split(":")))
+    import pyarrow.parquet as pq
+    records = sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("IDS*.parquet"))
+    report = {"referrals": args.referrals, "providers": args.providers, "records": records, "runs": []}
+    for engine in ("spark",) + (() if args.skip_pandas else ("pandas",)):
+        run = measured(engine, folder, args.driver_memory)
+        if run["exit_status"] == 0:
+            run["seconds_per_million_records"] = round(run["seconds"] / records * 1e6, 1)
+        report["runs"].append(run)
+        print(json.dumps(run, default=str), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

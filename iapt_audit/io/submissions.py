@@ -1,0 +1,163 @@
+"""Monthly submissions: which submission every record came in, and a folder of submissions.
+
+IAPT v2.x data arrives monthly per provider: every open referral is submitted again each month
+until it closes, contacts and scores in the month they happen, and a month submitted in the
+Primary window may be submitted again in the Refresh window ([DQM] "open referrals must be
+submitted every reporting period until the referral closes"; [BG] the replication database's
+``IDS000_Header`` and ``IsLatest_SubmissionID``). Every submission has one ``IDS000Header`` row
+naming its provider, reporting period, ``File_Type`` and ``UniqueSubmissionID``.
+
+Two layouts carry several submissions:
+
+* a **warehouse extract**: one file (or sheet) per table holding many submissions, every record
+  naming its submission in ``UniqueSubmissionID``, the header one row per submission;
+* a **folder of submissions**: sub-folders or ``.zip`` files (any names, any order), each an
+  extract with a one-row header; its records belong to that submission.
+
+A snapshot (today's single extract) is the one-submission case. A record without a
+``UniqueSubmissionID`` belongs to its provider's only submission; where its provider has several,
+it stays unattributed (the selection stage then treats it as older than any attributed record).
+
+What cannot be attributed honestly is refused, one line and exit code 2 (``InputError``): a
+submission without a header row, a header naming one provider over records of another, one
+``UniqueSubmissionID`` on two different header rows, a record naming a submission no header has.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from iapt_audit.errors import InputError
+from iapt_audit.model.tables import SUBMISSION_ID
+
+HEADER = "IDS000Header"
+SUBMISSION_COLUMNS = [SUBMISSION_ID, "OrgIDProv", "ReportingPeriodStartDate", "ReportingPeriodEndDate", "File_Type",
+                      "DateTimeDatSetCreate", "source"]
+# what a header row must agree on to be the same submission twice (a repeated identical row is harmless)
+_IDENTITY = SUBMISSION_COLUMNS[1:-1]
+
+
+def submission_sources(path: Path, is_table_file) -> list[Path] | None:
+    """The submissions of a folder of submissions, in name order; None when ``path`` is not one.
+
+    A folder that holds table files itself is one extract (snapshot or warehouse). Otherwise each
+    sub-folder holding table files and each ``.zip`` is a submission; other entries are ignored.
+    """
+    if not path.is_dir():
+        return None
+    entries = sorted(path.iterdir(), key=lambda p: p.name)
+    if any(p.is_file() and is_table_file(p.name) for p in entries):
+        return None
+    sources = [p for p in entries
+               if (p.is_file() and p.suffix.lower() == ".zip")
+               or (p.is_dir() and any(f.is_file() and is_table_file(f.name) for f in p.iterdir()))]
+    return sources or None
+
+
+def header_submissions(header: pd.DataFrame | None, file: Path | None, first_row: int) -> pd.DataFrame:
+    """One row per submission from an ``IDS000Header`` table (SUBMISSION_COLUMNS).
+
+    A header without ``UniqueSubmissionID`` (an older snapshot) names each row's submission by its
+    file row. Identical repeated rows are one submission; one identifier on two different rows is
+    an ``InputError`` naming the second row.
+    """
+    if header is None or len(header) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="string[pyarrow]") for c in SUBMISSION_COLUMNS})
+    frame = pd.DataFrame(index=header.index)
+    rows = np.arange(len(header)) + first_row
+    given = header[SUBMISSION_ID] if SUBMISSION_ID in header else pd.Series(pd.NA, index=header.index)
+    frame[SUBMISSION_ID] = given.astype("string[pyarrow]").fillna(
+        pd.Series([f"{HEADER} row {r}" for r in rows], index=header.index, dtype="string[pyarrow]"))
+    for column in _IDENTITY:
+        frame[column] = header[column] if column in header else pd.Series(pd.NA, index=header.index,
+                                                                           dtype="string[pyarrow]")
+    frame["source"] = [f"{file} row {r}" for r in rows]
+    duplicated = frame.duplicated(SUBMISSION_ID, keep="first").to_numpy()
+    if duplicated.any():
+        clash = np.flatnonzero(duplicated & ~_same_as_first(frame))
+        if len(clash):
+            raise InputError(f"UniqueSubmissionID {frame[SUBMISSION_ID].iloc[clash[0]]} is on two different header rows",
+                             file=file, column=SUBMISSION_ID, row=int(rows[clash[0]]),
+                             fix="give each submission its own UniqueSubmissionID, or remove the repeated header row")
+        frame = frame[~duplicated]
+    return frame.reset_index(drop=True)
+
+
+def _same_as_first(frame: pd.DataFrame) -> np.ndarray:
+    """For each row, whether its identity items equal those of the first row with its identifier."""
+    text = frame[_IDENTITY].astype("string").fillna("\x00").agg("\x1f".join, axis=1)
+    first = text.groupby(frame[SUBMISSION_ID].to_numpy(), sort=False).transform("first")
+    return (text == first).to_numpy()
+
+
+def tag_records(tables: dict[str, pd.DataFrame], submissions: pd.DataFrame, files: dict[str, Path],
+                first_row: dict[str, int], only: str | None = None) -> None:
+    """Give every record table a ``UniqueSubmissionID`` column naming its submission, in place:
+    a categorical over ``submissions``' identifiers (one small code per record, not a string).
+
+    ``only``: the folder-of-submissions case, where every record belongs to that one submission.
+    Otherwise a record keeps its own identifier (which must be in ``submissions``) or takes its
+    provider's only submission. Errors name the table's file, the column and the record's row.
+    """
+    ids = submissions[SUBMISSION_ID].astype("string[pyarrow]")
+    providers = submissions["OrgIDProv"].astype("string[pyarrow]")
+    distinct = pd.Series(providers.dropna().unique(), dtype="string[pyarrow]")
+    provider_of = _positions(providers, distinct)  # each submission's provider, as a position in distinct
+    counts = np.bincount(provider_of[provider_of >= 0], minlength=len(distinct))
+    only_submission = np.full(len(distinct) + 1, -1, np.int64)  # a provider's only submission; -1 picks none
+    single = (provider_of >= 0) & (counts[np.maximum(provider_of, 0)] == 1)
+    only_submission[provider_of[single]] = np.flatnonzero(single)
+    categories = pd.Index(ids.to_numpy(dtype=object), dtype=object)
+    for name, table in tables.items():
+        if name == HEADER:
+            continue
+        where = {"file": files[name], "first": first_row[name]}
+        own = _positions(table[SUBMISSION_ID], ids) if SUBMISSION_ID in table else None
+        if own is not None:
+            named = table[SUBMISSION_ID].notna().to_numpy()
+            message = (f"names a submission other than its folder's header ({only})" if only is not None
+                       else "names a submission that IDS000Header does not have")
+            fix = ("keep each submission's records with its own IDS000Header" if only is not None
+                   else "add the submission's header row, or correct the record's UniqueSubmissionID")
+            _refuse(named & (own < 0), where, SUBMISSION_ID, message, fix)
+        record_provider = _positions(table["OrgIDProv"], distinct)
+        if only is not None:
+            position = np.zeros(len(table), np.int64)
+        elif own is not None and (own >= 0).all():
+            position = own
+        else:
+            position = only_submission[record_provider]
+            if own is not None:
+                position = np.where(own >= 0, own, position)
+        known = position >= 0
+        expected = provider_of[np.maximum(position, 0)]
+        _refuse(known & (expected >= 0) & (record_provider != expected), where, "OrgIDProv",
+                "is not the provider its submission's IDS000Header names",
+                "submit each provider's records under its own header")
+        table[SUBMISSION_ID] = pd.Categorical.from_codes(position, categories=categories) if len(categories) else \
+            pd.Categorical(np.full(len(table), None, dtype=object), categories=pd.Index([], dtype=object))
+
+
+def _positions(values: pd.Series, value_set: pd.Series) -> np.ndarray:
+    """Position of each value in ``value_set`` (first occurrence), -1 where absent or missing:
+    an Arrow hash look-up, with no Python object per value."""
+    found = pc.index_in(_arrow(values), value_set=_arrow(value_set).combine_chunks(), skip_nulls=True)
+    return found.fill_null(-1).to_numpy().astype(np.int64, copy=False)
+
+
+def _refuse(bad: np.ndarray, where: dict, column: str, message: str, fix: str) -> None:
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"the record {message}", file=where["file"], column=column, row=row + where["first"], fix=fix)
+
+
+def _arrow(values: pd.Series) -> pa.ChunkedArray:
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype("string[pyarrow]")
+    column = values.array.__arrow_array__()
+    return column if column.type == pa.large_string() else column.cast(pa.large_string())

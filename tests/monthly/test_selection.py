@@ -1,0 +1,218 @@
+"""Selection of the latest submissions and records, and the submission-history checks, on
+hand-built monthly submissions whose right answers are worked out below.
+
+The story (provider RX1): referral A is assessed in April (PHQ-9 15, GAD-7 12), treated in April,
+May and June (last PHQ-9 5, GAD-7 4) and discharged on 5 June: one finished, recovered course.
+April is submitted as a Primary (S1) and again as a Refresh (S2) that adds A's April treatment and
+drops B's contact B-C9. B is open throughout but missing from May's submission (DQ202), comes
+back in June with another received date (DQ203), and July is never submitted (DQ201).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from builders import GAD7, PHQ9
+from iapt_audit.audit import run_audit
+from iapt_audit.cli import main
+from iapt_audit.selection import ordered_submissions
+from monthly_builders import submission, write_submission_folder, write_warehouse
+
+PERIOD = "2024-04-01:2025-03-31"
+
+
+def _referral(ref, received, discharged=None):
+    return {"ServiceRequestId": ref, "ReferralRequestReceivedDate": received, "ServDischDate": discharged,
+            "EndCode": "46" if discharged else None, "LocalPatientId": f"P{ref}"}
+
+
+def _contact(ref, number, date, app="02", phq=None, gad=None):
+    contact, act = f"{ref}-C{number}", f"{ref}-A{number}"
+    scores = [{"CareActId": act, "CodedAssToolType": tool, "PersScore": value}
+              for tool, value in ((PHQ9, phq), (GAD7, gad)) if value is not None]
+    return {"IDS201CareContact": [{"CareContactId": contact, "ServiceRequestId": ref, "CareContDate": date,
+                                   "AppType": app}],
+            "IDS202CareActivity": [{"CareActId": act, "CareContactId": contact}],
+            "IDS607CodedScoreAssessmentAct": scores}
+
+
+def _month(referrals, *contacts):
+    tables = {"IDS101Referral": referrals,
+              "IDS603PresentingComplaints": [{"ServiceRequestId": r["ServiceRequestId"], "PresComp": "F41.1"}
+                                             for r in referrals]}
+    for part in contacts:
+        for name, rows in part.items():
+            tables.setdefault(name, []).extend(rows)
+    return tables
+
+
+def story() -> list[tuple[dict, dict]]:
+    a_open, b = _referral("A", "2024-04-01"), _referral("B", "2024-04-02")
+    assessment = _contact("A", 0, "2024-04-10", app="01", phq=15, gad=12)
+    return [
+        (submission("2024-04", "1001", created="2024-05-20T09:00:00"),
+         _month([a_open, b], assessment, _contact("B", 9, "2024-04-11", app="01"))),
+        (submission("2024-04", "1002", file_type="Refresh", created="2024-06-20T09:00:00"),
+         _month([a_open, b], assessment, _contact("A", 1, "2024-04-20", phq=12, gad=10))),
+        (submission("2024-05", "1003"), _month([a_open], _contact("A", 2, "2024-05-15", phq=9, gad=7))),
+        (submission("2024-06", "1004"),
+         _month([_referral("A", "2024-04-01", "2024-06-05"), _referral("B", "2024-04-03")],
+                _contact("A", 3, "2024-06-01", phq=5, gad=4))),
+        (submission("2024-08", "1005"), _month([_referral("B", "2024-04-03")])),
+    ]
+
+
+def findings(path) -> dict:
+    return run_audit(path, period=PERIOD).findings()
+
+
+def dq(found: dict, code: str) -> dict:
+    return next(f for f in found["data_quality"] if f["code"] == code)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    folder = write_warehouse(tmp_path_factory.mktemp("warehouse"), story())
+    return folder, findings(folder)
+
+
+def test_refresh_supersedes_primary_and_latest_month_wins(warehouse):
+    _, found = warehouse
+    kpis = found["total"]["kpis"]
+    assert kpis["Count_FinishedCourseTreatment"] == 1
+    assert kpis["Count_Recovery"] == 1 and found["total"]["kpi_basis"]["Percentage_Recovery"]["denominator"] == 1
+    assert kpis["Count_Appointments"] == 4  # A-C0..A-C3; B-C9 was only in the superseded Primary
+    subs = {s["UniqueSubmissionID"]: s for s in found["submissions"]["submissions"]}
+    assert subs["1001"]["selected"] is False and subs["1001"]["superseded_by"] == "1002"
+    assert [s for s in subs if subs[s]["selected"]] == ["1002", "1003", "1004", "1005"]
+
+
+def test_every_record_read_is_accounted_for(warehouse):
+    _, found = warehouse
+    records = {r["table"]: r for r in found["submissions"]["records"]}
+    for row in records.values():
+        assert row["read"] == (row["superseded"] + row["replaced_by_later_month"] + row["duplicates_collapsed"]
+                               + row["selected"])
+    # referrals: S1 has A and B (superseded); A in S2, S3, S4 and B in S2, S4, S5: 8 read, one each selected
+    assert records["IDS101Referral"] == {"table": "IDS101Referral", "read": 8, "superseded": 2,
+                                         "replaced_by_later_month": 4, "duplicates_collapsed": 0, "selected": 2}
+    assert records["IDS201CareContact"]["superseded"] == 2 and records["IDS201CareContact"]["selected"] == 4
+
+
+def test_history_checks_find_exactly_the_planted_faults(warehouse):
+    _, found = warehouse
+    assert dq(found, "DQ201")["records"] == ["2024-07"]
+    assert dq(found, "DQ202")["records"] == ["B"]
+    assert dq(found, "DQ203")["records"] == ["B"]
+    assert dq(found, "DQ204")["records"] == ["B-A9", "B-C9"]  # the contact and its care activity
+    assert dq(found, "DQ205")["numerator"] == 0
+    # open referral-months whose next month was submitted: A April, A May, B April (B has no May record;
+    # June is followed by the unsubmitted July, August by nothing; A is discharged in June)
+    assert dq(found, "DQ202")["denominator"] == 3
+
+
+def test_row_order_and_layout_do_not_change_the_findings(warehouse, tmp_path):
+    _, found = warehouse
+    expected = json.dumps({k: v for k, v in found.items() if k != "tool"}, sort_keys=True)
+    shuffled = write_warehouse(tmp_path / "shuffled", story(), shuffle_seed=7)
+    folder = write_submission_folder(tmp_path / "folder", story(), zipped={"1002", "1004"})
+    for path in (shuffled, folder):
+        got = findings(path)
+        assert json.dumps({k: v for k, v in got.items() if k != "tool"}, sort_keys=True) == expected
+
+
+def test_latest_submission_order():
+    frame = pd.DataFrame([
+        # a Refresh created before its Primary still supersedes it
+        submission("2024-04", "7", file_type="Refresh", created="2024-05-01T00:00:00"),
+        submission("2024-04", "8", file_type="Primary", created="2024-06-01T00:00:00"),
+        # two Primaries: the later creation wins
+        submission("2024-05", "20", created="2024-06-02T00:00:00"),
+        submission("2024-05", "21", created="2024-06-01T00:00:00"),
+        # two Primaries created at once: the higher identifier, as a number ("10" > "9")
+        submission("2024-06", "9", created="2024-07-01T00:00:00"),
+        submission("2024-06", "10", created="2024-07-01T00:00:00"),
+    ]).assign(source="test")
+    for column in ("ReportingPeriodStartDate", "ReportingPeriodEndDate", "DateTimeDatSetCreate"):
+        frame[column] = pd.to_datetime(frame[column])
+    ordered = ordered_submissions(frame)
+    assert ordered.loc[ordered["selected"], "UniqueSubmissionID"].tolist() == ["7", "20", "10"]
+    assert ordered.set_index("UniqueSubmissionID")["superseded_by"].dropna().to_dict() == {"8": "7", "21": "20",
+                                                                                          "9": "10"}
+
+
+def test_two_primaries_for_a_month_are_a_finding(tmp_path):
+    subs = story()
+    header, tables = subs[2]
+    subs.insert(3, (submission("2024-05", "0999", created="2024-06-01T00:00:00"), tables))
+    found = findings(write_warehouse(tmp_path / "w", subs))
+    assert dq(found, "DQ205")["records"] == ["0999", "1003"]
+
+
+def _run(path, tmp_path):
+    return CliRunner().invoke(main, ["audit", str(path), "--out", str(tmp_path / "out"), "--period", PERIOD])
+
+
+def _one_line_error(result, *parts):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    line = [line for line in result.output.strip().splitlines() if line.strip()][-1]
+    for part in parts:
+        assert part in line, line
+
+
+def test_a_record_naming_no_submission_is_refused(tmp_path):
+    folder = write_warehouse(tmp_path / "w", story())
+    contacts = pd.read_csv(folder / "IDS201CareContact.csv", dtype=str)
+    contacts.loc[3, "UniqueSubmissionID"] = "4040"
+    contacts.to_csv(folder / "IDS201CareContact.csv", index=False)
+    _one_line_error(_run(folder, tmp_path), "IDS201CareContact.csv", "column UniqueSubmissionID", "row 5",
+                    "names a submission that IDS000Header does not have")
+
+
+def test_one_identifier_on_two_different_headers_is_refused(tmp_path):
+    folder = write_warehouse(tmp_path / "w", story())
+    header = pd.read_csv(folder / "IDS000Header.csv", dtype=str)
+    header.loc[4, "UniqueSubmissionID"] = "1003"  # August now claims May's identifier
+    header.to_csv(folder / "IDS000Header.csv", index=False)
+    _one_line_error(_run(folder, tmp_path), "IDS000Header.csv", "column UniqueSubmissionID", "row 6",
+                    "on two different header rows")
+
+
+def test_a_header_over_another_providers_records_is_refused(tmp_path):
+    folder = write_warehouse(tmp_path / "w", story())
+    referrals = pd.read_csv(folder / "IDS101Referral.csv", dtype=str)
+    referrals.loc[2, "OrgIDProv"] = "RYY"
+    referrals.to_csv(folder / "IDS101Referral.csv", index=False)
+    _one_line_error(_run(folder, tmp_path), "IDS101Referral.csv", "column OrgIDProv", "row 4",
+                    "not the provider its submission's IDS000Header names")
+
+
+def test_a_submission_without_a_header_is_refused(tmp_path):
+    folder = write_submission_folder(tmp_path / "f", story())
+    victim = sorted(p for p in folder.iterdir() if p.name.endswith("1003"))[0]
+    (victim / "IDS000Header.csv").unlink()
+    _one_line_error(_run(folder, tmp_path), victim.name, "the submission has no IDS000Header")
+
+
+def test_two_submissions_with_one_identifier_are_refused(tmp_path):
+    subs = story()
+    header, tables = subs[4]
+    subs[4] = ({**header, "UniqueSubmissionID": "1003"}, tables)
+    _one_line_error(_run(write_submission_folder(tmp_path / "f", subs), tmp_path), "column UniqueSubmissionID",
+                    "UniqueSubmissionID 1003 is also the identifier of")
+
+
+def test_reports_show_the_accounting(tmp_path):
+    from iapt_audit.report.audiences import build_report
+
+    result = run_audit(write_warehouse(tmp_path / "w", story()), period=PERIOD)
+    tables = {table.id: table for table in build_report(result, "self-check").tables()}
+    records = tables["submissions-records"]
+    assert records.rows[records.column("Table").index("IDS101Referral")] == ["IDS101Referral", 8, 2, 4, 0, 2]
+    assert tables["submissions-superseded"].rows == [["RX1", "2024-04", "Primary", "1001", "1002"]]
+    assert tables["submissions-by-provider"].rows == [["RX1", 5, 4, 4, "2024-04", "2024-08"]]
