@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/spark_scale.py --referrals 20000 --json /tmp/spark20k.json
     .venv/bin/python benchmarks/spark_scale.py --referrals 80000 --json /tmp/spark80k.json
     .venv/bin/python benchmarks/spark_scale.py --referrals 5400000 --providers 120 --driver-memory 4g \\
-        --skip-pandas-below 0 --keep /data/archive3y     # the archive run (see benchmarks/RESULTS.md)
+        --period 2022-04-01:2025-03-31 --keep /data/archive3y   # the archive run (benchmarks/RESULTS.md)
 
 Writes (or reuses, with ``--keep``) a synthetic warehouse archive: every provider's monthly
 submissions as Parquet (``iapt_audit.synth``, layout "warehouse": each open referral again every
@@ -45,16 +45,19 @@ if engine == "spark":
 else:
     from iapt_audit.audit import run_audit
     result = run_audit(source)
-findings = result.findings()
-print(json.dumps({"seconds": time.perf_counter() - started, "stages": result.timings,
-                  "providers": len(result.providers)}, default=str))
+seconds = time.perf_counter() - started
+findings = result.findings()  # what the reports read: part of the run, timed apart
+print(json.dumps({"seconds": seconds, "findings_seconds": time.perf_counter() - started - seconds,
+                  "stages": result.timings, "providers": len(result.providers)}, default=str))
 """
 
 
 def measured(engine: str, source: Path, memory: str) -> dict:
-    """Run one engine in a fresh process; peak RSS (GiB) of the driver, the JVM and the workers."""
+    """Run one engine in a fresh process; peak RSS (GiB) of the driver, the JVM and the workers.
+    Its standard error goes to ``<source>.<engine>.log`` (a failed run's reason is its last line)."""
+    log = open(f"{source}.{engine}.log", "w")
     process = subprocess.Popen([sys.executable, "-c", RUNNER, engine, str(source), memory],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.PIPE, stderr=log, text=True)
     peaks = {"python_driver": 0, "jvm": 0, "python_workers": 0, "all": 0}
     done = threading.Event()
 
@@ -82,7 +85,9 @@ def measured(engine: str, source: Path, memory: str) -> dict:
     out, _ = process.communicate()
     done.set()
     sampler.join()
-    outcome = {"engine": engine, "exit_status": process.returncode, "wall_seconds": round(time.perf_counter() - started, 1),
+    log.close()
+    outcome = {"engine": engine, "exit_status": process.returncode,
+               "wall_seconds": round(time.perf_counter() - started, 1),
                "peak_gib": {k: round(v / 2 ** 30, 2) for k, v in peaks.items()}}
     if process.returncode == 0:
         outcome.update(json.loads(out.strip().splitlines()[-1]))

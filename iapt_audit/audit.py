@@ -19,12 +19,15 @@ from iapt_audit.dq.submission_history import history_verdicts
 from iapt_audit.io.extract import read_extract
 from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
 from iapt_audit.model.thresholds import scales_with_overrides
+from iapt_audit.adjusted import AdjustedHeadlines, adjusted_headlines, rules_in_force
+from iapt_audit.clinician import ClinicianSessions, ClinicianView, clinician_sessions, clinician_view
 from iapt_audit.pathway import Pathways, PathwaySettings, derive_pathways
 from iapt_audit.period import Period, resolve_period
+from iapt_audit.publication import PublicationReconciliation, benchmark_files, reconcile_publication
 from iapt_audit.progress import StageTimer
 from iapt_audit.reconcile import Reconciliation, reconcile
 from iapt_audit.rules_engine import run_rules
-from iapt_audit.selection import Selection, select_submissions
+from iapt_audit.selection import RecordKeys, Selection, ordered_submissions, select_submissions
 
 SCHEMA_VERSION = 1
 
@@ -46,6 +49,9 @@ class AuditResult:
     submissions: dict = field(default_factory=dict)  # Selection.as_json(): submissions read and set aside
     benchmark: dict = field(default_factory=dict)  # the national reference used: year and source
     monthly: dict = field(default_factory=dict)  # outliers.monthly_spc: each provider's months on XmR charts
+    scales: dict | None = None  # questionnaire cut-offs in force (model.thresholds; None: the defaults)
+    published_files: list = field(default_factory=list)  # --benchmark files, reconciled in ``publication``
+    sessions: ClinicianSessions | None = None  # each session's clinician, for the clinician view
 
     def findings(self) -> dict:
         """The findings.json document (schema_version 1: extend it, never rename)."""
@@ -68,12 +74,31 @@ class AuditResult:
             "submissions": self.submissions,
             "derivation": self.pathways.derivation_json(),
             "reconciliation": self.reconciliation.as_json(),
+            "adjusted_headlines": self.adjusted.as_json(),
+            "publication": self.publication.as_json(),
+            "clinicians": self.clinicians.as_json(),  # service-internal, as the record evidence above
         }
 
     @functools.cached_property
     def reconciliation(self) -> Reconciliation:
         """NHS Digital's derived fields against this audit's derivation (``reconcile``)."""
         return reconcile(self.pathways)
+
+    @functools.cached_property
+    def adjusted(self) -> AdjustedHeadlines:
+        """Gaming-adjusted headlines: sensitivity figures beside the official ones (``adjusted``)."""
+        return adjusted_headlines(self.pathways, self.period, rules_in_force(self.rules), self.scales)
+
+    @functools.cached_property
+    def publication(self) -> PublicationReconciliation:
+        """The tool's figures beside NHS Digital's published ones for the same providers and
+        period (``publication``; not ``reconciliation``, which is about record-level derived fields)."""
+        return reconcile_publication(self.pathways, self.period, self.published_files)
+
+    @functools.cached_property
+    def clinicians(self) -> ClinicianView:
+        """The clinician view (``clinician``): for the self-check report only."""
+        return clinician_view(self.pathways, self.period, self.sessions, rules_in_force(self.rules), self.scales)
 
 
 def run_audit(path, *, period: str | None = None, timer: StageTimer | None = None,
@@ -93,6 +118,7 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
         return run_audit_spark(path, period=period, timer=timer, dq_settings=dq_settings, config=config,
                                select=select, ignore=ignore, benchmark=benchmark)
     timer = timer or StageTimer(show=False)
+    published_files = benchmark_files(benchmark)
     if not isinstance(benchmark, NationalReference):
         benchmark = NationalReference.from_files(benchmark) if benchmark else NationalReference.shipped()
     config = config or {}
@@ -118,25 +144,30 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
     submitted = selection.latest.providers
     identifiers = IdentifierMask.of(selection.latest)
     pathways = derived_pathways()
+    sessions = clinician_sessions(distinct, pathways)
     submissions = selection.as_json()
     # later stages read only the pathways: release the records (identifiers with them)
     del selection, distinct, history
     gc.collect()
     with timer.stage("kpis", rows=len(pathways.referrals)):
-        kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen)
+        kpis = compute_kpis(pathways.referrals, pathways.contacts, chosen, providers=submitted)
     with timer.stage("rules", rows=len(pathways.referrals)):
         rules = run_rules(pathways, chosen, config={k: v for k, v in config.items() if k != "audit"},
                           select=_codes_for("GM", select), ignore=_codes_for("GM", ignore), benchmark=benchmark)
     providers = sorted(set(submitted) | (set(kpis.index) - {ALL_PROVIDERS}))
     result = AuditResult(source=str(path), period=chosen, providers=providers, kpis=kpis,
                          pathways=pathways, data_quality=data_quality, rules=rules, timings=timer.stages,
-                         submissions=submissions, identifiers=identifiers)
+                         submissions=submissions, identifiers=identifiers, scales=scales,
+                         published_files=published_files, sessions=sessions)
     with timer.stage("outliers", rows=len(result.providers)):
         result.outliers = provider_outliers(kpis, rules, benchmark)
         result.benchmark = {"year": benchmark.year, "source": benchmark.source}
     with timer.stage("monthly", rows=len(pathways.referrals)):
         from iapt_audit.outliers import monthly_spc
-        result.monthly = monthly_spc(pathways, chosen)
+        result.monthly = monthly_spc(pathways, chosen, rules=rules_in_force(rules), scales=scales)
+    if published_files:  # read now, so an unreadable file stops the run before any report is written
+        with timer.stage("publication", rows=len(result.providers)):
+            result.publication  # noqa: B018 (a cached property: computed here, reused by the reports)
     return result
 
 
@@ -148,8 +179,10 @@ def read_and_select(path, timer: StageTimer, settings: DQSettings) -> tuple[Sele
         extract = read_extract(path, identifiers=True)
         stage["rows"] = sum(extract.rows_read.values())
     with timer.stage("select", rows=stage["rows"]):
-        selection = select_submissions(extract)
-        history = history_verdicts(extract, selection.submissions, settings.wants)
+        # the history checks read every record as read; selection then consumes the tables one by one
+        keys = RecordKeys(extract.tables)
+        history = history_verdicts(extract, ordered_submissions(extract.submissions), settings.wants, keys)
+        selection = select_submissions(extract, consume=True, keys=keys)
     return selection, history
 
 

@@ -19,6 +19,9 @@ caseness_op = ">="
 [data_quality.checks.DQ109]  # a check's severity and tolerance (dq/settings.py)
 severity = "info"
 max_percent = 5
+
+[pathway]                  # derivation choices the sources leave open (pathway.PathwaySettings)
+iet_sets_session_dates = true
 ```
 
 The whole file is checked when it is read, whatever the command: an unknown section, key, rule,
@@ -40,7 +43,7 @@ from pathlib import Path
 from iapt_audit.errors import InputError, printable
 
 DEFAULT_NAME = "iapt-audit.toml"
-SECTIONS = {"audit", "rules", "thresholds", "data_quality"}
+SECTIONS = {"audit", "rules", "thresholds", "data_quality", "pathway"}
 LIST_KEYS = {"select", "ignore"}
 UNIT_RANGES = {"percent": (0, 100), "days": (0, math.inf), "count": (0, math.inf), "participants": (0, math.inf),
                "ratio": (0, math.inf), "p-value": (0, 1)}
@@ -78,6 +81,7 @@ def check_config(config: dict, path=None) -> None:
     _rules(config.get("rules", {}), path)
     _thresholds(config.get("thresholds", {}), path)
     _data_quality(config.get("data_quality", {}), path)
+    _pathway(config.get("pathway", {}), path)
 
 
 def _known(section, allowed, path, where: str, table: str | None = None) -> None:
@@ -170,3 +174,12 @@ def _data_quality(section: dict, path) -> None:
             if not float(values["max_count"]).is_integer():
                 raise InputError(f"{where} max_count must be a whole number of records", file=path,
                                  fix="write e.g. max_count = 10")
+
+
+def _pathway(section: dict, path) -> None:
+    from iapt_audit.pathway import PathwaySettings
+
+    _known(section, {f.name for f in fields(PathwaySettings)}, path, "[pathway]")
+    for key, value in section.items():
+        if not isinstance(value, bool):
+            raise InputError(f"[pathway] {key} must be true or false", file=path, fix=f"write {key} = true")

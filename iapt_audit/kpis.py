@@ -141,14 +141,15 @@ def contact_masks(contacts: pd.DataFrame, period: Period) -> pd.DataFrame:
     })
 
 
-def compute_kpis(referrals: pd.DataFrame, contacts: pd.DataFrame, period: Period) -> pd.DataFrame:
+def compute_kpis(referrals: pd.DataFrame, contacts: pd.DataFrame, period: Period, providers=()) -> pd.DataFrame:
     """Sum the masks by provider; return a frame indexed by provider (plus ALL) with
-    ``<measure>``, ``<measure>__num`` and ``<measure>__den`` columns."""
-    if "UsePathway" in referrals and not referrals["UsePathway"].all():
-        contacts = contacts[referrals["UsePathway"].to_numpy()[contacts["ref"].to_numpy()]]
+    ``<measure>``, ``<measure>__num`` and ``<measure>__den`` columns. ``providers``: codes to list
+    even with nothing to count (a provider that submitted a header and no referrals)."""
+    if "UsePathway" in contacts and not contacts["UsePathway"].all():  # the contact's referral's flag
+        contacts = contacts[contacts["UsePathway"].to_numpy()]
     sums = referral_masks(referrals, period).groupby("OrgIDProv", observed=True).sum()
     sums = sums.join(contact_masks(contacts, period).groupby("OrgIDProv", observed=True).sum(), how="outer")
-    sums = sums.fillna(0)
+    sums = sums.reindex(sums.index.union(pd.Index(list(providers), dtype=sums.index.dtype)), fill_value=0).fillna(0)
     sums.loc[ALL_PROVIDERS] = sums.sum()
     out = {}
     for m in MEASURES:

@@ -25,6 +25,7 @@ indicator only the "high" flags matter.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -34,6 +35,7 @@ from iapt_audit.errors import InputError
 from iapt_audit.io.published import ENGLAND, MEASURES, measure_named, read_published
 from iapt_audit.kpis import ALL_PROVIDERS, STANDARDS, compute_kpis
 from iapt_audit.kpis import MEASURES as KPI_MEASURES
+from iapt_audit.model.thresholds import SCALES
 from iapt_audit.period import Period
 from iapt_audit.stats.direction import direction_of, verdict
 from iapt_audit.stats.funnel import Funnel
@@ -102,8 +104,8 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | str 
         fitted = funnel("unadjusted")
     unadjusted = fitted if fitted.method == "unadjusted" else funnel("unadjusted")
 
-    table = _judged(fitted, rows)
-    unadjusted_flags = _judged(unadjusted, rows)["flag"]
+    table = fitted.judge(rows["numerator"], rows["denominator"], FLAG_LEVEL)
+    unadjusted_flags = unadjusted.judge(rows["numerator"], rows["denominator"], FLAG_LEVEL)["flag"]
     if not flag_low:
         table["flag"] = table["flag"].where(table["flag"] != "low", None)
         unadjusted_flags = unadjusted_flags.where(unadjusted_flags != "low", None)
@@ -131,19 +133,6 @@ def compare_providers(measure: str, frame: pd.DataFrame, *, target: float | str 
         "chart": [{k: _number(v) if k == "N" else float(v) for k, v in point.items()}
                   for point in fitted.limits_table(_chart_grid(rows["denominator"])).to_dict("records")],
     }
-
-
-def _judged(fitted: Funnel, rows: pd.DataFrame) -> pd.DataFrame:
-    """Every provider of ``rows`` against ``fitted``'s 99.8 % limits at its own denominator
-    (``fitted`` may be fitted to a subset)."""
-    value = rows["numerator"] / rows["denominator"]
-    lower, upper = fitted.limits(rows["denominator"].to_numpy(), FLAG_LEVEL)
-    flag = np.where(value > upper, "high", np.where(value < lower, "low", None))
-    with np.errstate(divide="ignore", invalid="ignore"):  # z is 0/0 only at a target of exactly 0 or 1
-        z = fitted.z_of(value.to_numpy(), rows["denominator"].to_numpy())
-    return pd.DataFrame({"numerator": rows["numerator"], "denominator": rows["denominator"], "value": value,
-                         "z": z, "lower": lower, "upper": upper,
-                         "flag": pd.Series(flag, index=rows.index, dtype=object)}, index=rows.index)
 
 
 def _chart_grid(denominators: pd.Series, points: int = 100) -> np.ndarray:
@@ -331,26 +320,94 @@ def _plain(value):
     return value
 
 
-def monthly_spc(pathways, period, *, run_length: int = 7) -> dict:
-    """The audit's own months: every KPI rate of every provider per calendar month of ``period``
-    on an XmR chart ({measure: {provider: chart}}), so a change in coding (assess-and-treat
-    endings jumping after a contract change) shows as a shift or a point outside the limits.
+#: the referral dates kpis.referral_masks tests against the period
+MONTH_DATES = ("ReferralRequestReceivedDate", "TherapySession_FirstDate", "ServDischDate", "TherapySession_SecondDate")
+
+
+def _month_numbers(dates: pd.Series) -> np.ndarray:
+    """year × 12 + month − 1 per date (−1 where missing), for comparing many dates with a month."""
+    return np.where(dates.notna(), dates.dt.year * 12 + dates.dt.month - 1, -1)
+
+
+def _open_during(pathways, window: Period, contact_in_window: np.ndarray, patient: np.ndarray):
+    """``pathways`` cut to the referrals open at some time in ``window`` (received by its end,
+    not discharged before its start) or with a contact in it, and every other referral of the
+    same patient (``patient``: a number per referral, −1 unknown; GM05 looks for a patient's
+    earlier low-intensity referral), each with all its contacts, scores and activities,
+    renumbered (``ref`` is a referral's position, which the rules index by). Every rule's
+    denominator for the window (ended, second or first individual treatment, step-up or still
+    waiting in it) lies among them, so a rule measures the same cases on the cut as on the whole
+    extract, reading a fraction of the rows."""
+    r = pathways.referrals
+    keep = (~(r["ReferralRequestReceivedDate"] > window.end) & ~(r["ServDischDate"] < window.start)).to_numpy(copy=True)
+    keep[pathways.contacts["ref"].to_numpy()[contact_in_window]] = True
+    known = patient >= 0
+    seen = np.zeros(int(patient.max(initial=-1)) + 2, bool)
+    seen[patient[keep & known]] = True
+    keep |= known & seen[patient]
+    position = np.cumsum(keep) - 1
+
+    def cut(frame):
+        if "ref" not in frame:
+            return frame
+        rows = frame[keep[frame["ref"].to_numpy()]]
+        return rows.assign(ref=position[rows["ref"].to_numpy()])
+
+    renumbered = pd.RangeIndex(int(keep.sum()), name=r.index.name)
+    extra = pathways.nhs_digital
+    if len(extra) == len(r):
+        extra = extra[keep].set_axis(renumbered)
+    return dataclasses.replace(pathways, referrals=r[keep].set_axis(renumbered), contacts=cut(pathways.contacts),
+                               scores=cut(pathways.scores), activities=cut(pathways.activities), nhs_digital=extra)
+
+
+def monthly_spc(pathways, period, *, rules: dict | None = None, scales=None, run_length: int = 7) -> dict:
+    """The audit's own months: every KPI rate and gaming indicator of every provider per calendar
+    month of ``period`` on an XmR chart ({measure or rule code: {provider: chart}}), so a change in
+    coding (assess-and-treat endings jumping after a contract change) shows as a shift or a point
+    outside the limits.
 
     KPIs come from ``kpis.compute_kpis`` run once per month (vectorised sums; a dozen calls for a
-    year). A month with no cases in a provider's denominator is a gap. Fewer than 2 months: {}.
+    year). ``rules`` (``adjusted.rules_in_force``: code -> (rule class, thresholds in force)) adds
+    each gaming indicator: the rule's own ``measure`` on that month as the period, its cases
+    counted per provider as the audit's rules stage counts them (numerator: ``counted``,
+    denominator: the cases), with the questionnaire ``scales`` in force (None: the defaults).
+    A month with no cases in a provider's denominator is a gap. Fewer than 2 months: {}. The
+    limits are not recalculated at a sustained shift (``stats.spc``): here the shift is the
+    finding, a coding change that must stay special cause.
     """
     months = pd.period_range(period.start, period.end, freq="M")
     if len(months) < 2:
         return {}
     rates = [m for m in KPI_MEASURES if m.kind == "percentage"]
+    referrals, contacts = pathways.referrals, pathways.contacts
+    # a referral counts in a month only through one of these dates, so each month's KPI pass reads
+    # just the referrals with such a date in it (about a third of a year's rows in all, not 12×)
+    referral_months = np.column_stack([_month_numbers(referrals[c]) for c in MONTH_DATES])
+    contact_months = _month_numbers(contacts["CareContDate"])
+    # a number per patient, -1 where LocalPatientId is missing (never linked to another referral)
+    patient = referrals.groupby(["OrgIDProv", "LocalPatientId"], observed=True, sort=False).ngroup() \
+        .fillna(-1).to_numpy(dtype=np.int64) if rules else None
     frames = []
     for month in months:  # one vectorised KPI pass per month, not a loop over records
         window = Period(max(month.start_time, period.start), min(month.end_time.normalize(), period.end), "month")
-        table = compute_kpis(pathways.referrals, pathways.contacts, window).drop(index=ALL_PROVIDERS, errors="ignore")
+        number = month.year * 12 + month.month - 1
+        table = compute_kpis(referrals[(referral_months == number).any(axis=1)],
+                             contacts[contact_months == number], window).drop(index=ALL_PROVIDERS, errors="ignore")
         for m in rates:
             frames.append(pd.DataFrame({"measure": m.name, "period": str(month), "provider": table.index.astype(str),
                                         "numerator": table[f"{m.name}__num"].to_numpy(),
                                         "denominator": table[f"{m.name}__den"].to_numpy()}))
+        # a rule's cases reach outside the month (a second treatment months after the first), so each
+        # rule measures, with the month as its period, the whole history of every referral that
+        # could be in its denominator: those open during the month or with a contact in it
+        open_in_month = _open_during(pathways, window, contact_months == number, patient) if rules else None
+        for code, (rule, limits) in (rules or {}).items():
+            cases = rule().measure(open_in_month, window, limits, scales or SCALES).cases
+            counts = cases.groupby("OrgIDProv", observed=True)["counted"].agg(numerator="sum", denominator="size")
+            frames.append(pd.DataFrame({"measure": code, "period": str(month), "provider": counts.index.astype(str),
+                                        "numerator": counts["numerator"].to_numpy(),
+                                        "denominator": counts["denominator"].to_numpy()}))
     long = pd.concat(frames, ignore_index=True)
     long = long[long["denominator"] > 0]
     result = {}
@@ -362,7 +419,8 @@ def monthly_spc(pathways, period, *, run_length: int = 7) -> dict:
                 continue
             rate = 100.0 * series["numerator"] / series["denominator"]
             chart = xmr(rate.to_numpy(), dates=series["period"].to_numpy(), run_length=run_length,
-                        improvement=direction_of(measure), bounds=(0.0, 100.0), target=standard).to_dict()
+                        improvement=direction_of(measure), bounds=(0.0, 100.0), target=standard,
+                        recalculate_at_shift=False).to_dict()
             chart["numerator"] = [int(v) for v in series["numerator"]]
             chart["denominator"] = [int(v) for v in series["denominator"]]
             chart["value_source"] = "this audit's records"

@@ -46,7 +46,8 @@ public SQL ([TT] nhsengland/Talking-Therapies); each choice below names its sour
   ADSM when paired, else GAD-7 when paired ([G21] §7.7);
 * caseness is set from the first scores whether or not the course is paired: Caseness_Flag =
   first PHQ-9 or first anxiety score at caseness; NotCaseness_Flag = both first scores present
-  and neither at caseness. The first anxiety score is the ADSM's when the course is paired, else
+  and neither at caseness (an anxiety measure with no cut-off in any source, BIQ, cannot show
+  "not at caseness", so such a course gets neither flag unless PHQ-9 is at caseness). The first anxiety score is the ADSM's when the course is paired, else
   the descriptor's own ADSM's first score, else GAD-7's. Source: NHS Digital's published 2024-25
   England totals ([AM25]): 670,419 finished courses, 8,521 of them without paired scores
   (finished − improvement − no change − deterioration), yet only 937 with neither flag
@@ -123,7 +124,8 @@ class Pathways:
     """The derived pathway table and the contact and score tables it was derived from."""
 
     referrals: pd.DataFrame   # one row per referral, sorted by (OrgIDProv, ServiceRequestId); index = ``ref``
-    contacts: pd.DataFrame    # contacts matched to a referral, sorted by (ref, CareContDate, time, CareContactId)
+    contacts: pd.DataFrame    # contacts matched to a referral, sorted by (ref, CareContDate, time, CareContactId);
+    #                           time = CareContTime in seconds (-1 missing), UsePathway = its referral's
     scores: pd.DataFrame      # ref, tool, date, PersScore, source — in-window scores sorted by (ref, tool, date, time, id)
     activities: pd.DataFrame  # ref, CareContactId, CareContDate, step (LI/HI/ES) for therapy activities
     # values read as a Data Dictionary code from another form: table, column, form, code, rows
@@ -165,7 +167,7 @@ def derive_pathways(extract: Extract, scales: dict[str, Scale] | None = None,
                   list(STEP_NAMES))
     _exclude_employment_support(contacts, step, contact_of_activity)
     activities = _therapy_activities(activity_table, step, contact_of_activity, contacts)
-    iet = _iet_sessions(extract.tables.get(IET_TABLE), referrals)
+    iet = iet_sessions(extract.tables.get(IET_TABLE), referrals)
     _add_contact_fields(referrals, contacts, iet, settings)
     _add_therapy_steps(referrals, activities, iet)
     scores = _scores(extract, contact_of_activity, referrals, contacts, forms)
@@ -365,6 +367,7 @@ def _contacts(table: pd.DataFrame, referrals: pd.DataFrame, forms: _CodeForms) -
     ref = ref[order]
     contacts["ref"] = ref
     contacts["time"] = time[order]
+    contacts["UsePathway"] = referrals["UsePathway"].to_numpy()[ref]
     received = referrals["ReferralRequestReceivedDate"].to_numpy()[ref]
     discharged = referrals["ServDischDate"].to_numpy()[ref]
     date = contacts["CareContDate"].to_numpy()
@@ -393,13 +396,15 @@ def _exclude_employment_support(contacts: pd.DataFrame, step: np.ndarray, contac
         treatment, _running_count(contacts["ref"].to_numpy(), treatment), 0).astype("int32")
 
 
-def _iet_sessions(table: pd.DataFrame | None, referrals: pd.DataFrame) -> pd.DataFrame:
-    """IDS205 logs that are treatment sessions: ref and date (EndDateIntEnabledTherLog), sorted.
+def iet_sessions(table: pd.DataFrame | None, referrals: pd.DataFrame) -> pd.DataFrame:
+    """IDS205 logs that are treatment sessions: ref, date (EndDateIntEnabledTherLog) and the log's
+    row in ``table`` (for the clinician view's CarePersLocalId), sorted by ref and date.
 
     Counted: DurationIntEnabledTher > 0 ([TT] IET Step 1; a blank duration is not > 0), end date
     inside the referral's window (the window treatment contacts have)."""
     if table is None or len(table) == 0:
-        return pd.DataFrame({"ref": np.zeros(0, np.int64), "date": np.zeros(0, "datetime64[ns]")})
+        return pd.DataFrame({"ref": np.zeros(0, np.int64), "date": np.zeros(0, "datetime64[ns]"),
+                             "row": np.zeros(0, np.int64)})
     ref = _ref_positions(table, referrals)
     date = table["EndDateIntEnabledTherLog"].to_numpy().astype("datetime64[ns]")
     duration = (table["DurationIntEnabledTher"].to_numpy(dtype="float64", na_value=np.nan)
@@ -409,9 +414,10 @@ def _iet_sessions(table: pd.DataFrame | None, referrals: pd.DataFrame) -> pd.Dat
     discharged = referrals["ServDischDate"].to_numpy()[owner]
     keep = ((ref >= 0) & ~np.isnat(date) & (duration > 0) & (date >= received)
             & (np.isnat(discharged) | (date <= discharged)))
+    rows = np.flatnonzero(keep)
     ref, date = ref[keep], date[keep]
     order = np.lexsort((date, ref))
-    return pd.DataFrame({"ref": ref[order], "date": date[order]})
+    return pd.DataFrame({"ref": ref[order], "date": date[order], "row": rows[order]})
 
 
 def _add_contact_fields(referrals: pd.DataFrame, contacts: pd.DataFrame, iet: pd.DataFrame,
@@ -484,20 +490,19 @@ def _scores(extract: Extract, contact_of_activity: np.ndarray, referrals: pd.Dat
 
     Built as plain arrays, filtered once and sorted on one integer key (referral, questionnaire,
     date); only rows that tie on it — the same questionnaire twice on one day — are ordered again
-    on time and identifier. At England's volume (33 million scores) each intermediate frame of the
-    straightforward concat-filter-sort was another gigabyte at the stage's memory peak."""
+    on time and identifier, read for those rows alone. At England's volume (33 million scores)
+    each intermediate frame of the straightforward concat-filter-sort was another gigabyte at the
+    stage's memory peak."""
     scored, at_referral = extract["IDS607CodedScoreAssessmentAct"], extract["IDS606CodedScoreAssessmentRefer"]
     # score -> its care activity (first record of a duplicated key) -> that activity's contact
-    rows = _through(key_positions(scored, extract["IDS202CareActivity"], ACTIVITY_KEY), contact_of_activity)
-    linked = rows >= 0
+    through = _through(key_positions(scored, extract["IDS202CareActivity"], ACTIVITY_KEY), contact_of_activity)
+    linked = through >= 0
+    # each score's row: 607 rows as their position, 606 rows as -1 - position
     origin = np.concatenate([np.flatnonzero(linked), -1 - np.arange(len(at_referral))]).astype(np.int32)
-    rows = rows[linked]
+    rows = through[linked]
     ref = np.concatenate([contacts["ref"].to_numpy()[rows], _ref_positions(at_referral, referrals)])
     date = np.concatenate([contacts["CareContDate"].to_numpy()[rows],
                            at_referral["AssToolCompDate"].to_numpy().astype("datetime64[ns]")])
-    time = np.concatenate([contacts["time"].to_numpy()[rows],
-                           seconds_of_day(at_referral.get("AssToolCompTime"), len(at_referral))])
-    contact = np.concatenate([rows, np.full(len(at_referral), -1)]).astype(np.int32)
     tool_of = {name: forms.read(table, name, "CodedAssToolType") for name, table in
                (("IDS607CodedScoreAssessmentAct", scored), ("IDS606CodedScoreAssessmentRefer", at_referral))}
     tool = np.concatenate([lookup(tool_of["IDS607CodedScoreAssessmentAct"], codes.TOOLS, TOOL_NAMES)[linked],
@@ -510,48 +515,56 @@ def _scores(extract: Extract, contact_of_activity: np.ndarray, referrals: pd.Dat
     keep = ((ref >= 0) & (tool >= 0) & ~np.isnan(score) & ~np.isnat(date)
             & (date >= received) & (np.isnat(discharged) | (date <= discharged)))
     del owner, received, discharged
-    ref, date, tool, score, time, origin = ref[keep], date[keep], tool[keep], score[keep], time[keep], origin[keep]
-    contact = contact[keep]
+    ref, date, tool, score, origin = ref[keep], date[keep], tool[keep], score[keep], origin[keep]
     rank, distinct = date_ranks(date)
     # (ref, tool, date) as one number; its range (referrals x questionnaires x distinct dates)
     # stays far inside int64 for any extract that fits in memory
     key = (ref * len(TOOL_NAMES) + tool) * (len(distinct) + 1) + rank
     order = np.argsort(key, kind="stable")
     del rank
-    _order_ties(order, key, (time, contact), origin, score, scored)
-    del key
+    tied = _tied(key[order])
+    if tied.any():
+        order[tied] = _ties_in_order(order[tied], key, origin, score, through, contacts, scored, at_referral)
+    del key, tied
     columns = {"ref": ref, "date": date, "PersScore": score, "source": np.where(origin >= 0, 607, 606).astype(np.int16),
                "tool": tool}
-    del ref, date, score, tool, time, origin, contact
+    del ref, date, score, tool, origin
     for name in columns:  # one column at a time, so only one unsorted copy is ever alive beside it
         columns[name] = columns[name][order]
     columns["tool"] = _categories_present(columns["tool"], TOOL_NAMES)
     return pd.DataFrame(columns, copy=False)
 
 
-def _order_ties(order: np.ndarray, key: np.ndarray, then: tuple[np.ndarray, np.ndarray], origin: np.ndarray,
-                score: np.ndarray, scored: pd.DataFrame) -> None:
-    """Reorder, in place, the runs of ``order`` whose rows share a key (one questionnaire twice on
-    one day) by ``then`` (time; the contact's position in contact order, -1 for a referral-level
-    score), then CareActId, then score: never by row order."""
-    sorted_key = key[order]
-    same = np.zeros(len(order), bool)
+def _tied(sorted_key: np.ndarray) -> np.ndarray:
+    """True for each row of a sorted key that shares its value with a neighbour."""
+    same = np.zeros(len(sorted_key), bool)
     same[1:] = sorted_key[1:] == sorted_key[:-1]
     tied = same.copy()
     tied[:-1] |= same[1:]
-    if not tied.any():
-        return
-    rows = order[tied]
-    at_activity = origin[rows] >= 0
+    return tied
+
+
+def _ties_in_order(rows: np.ndarray, key: np.ndarray, origin: np.ndarray, score: np.ndarray, through: np.ndarray,
+                   contacts: pd.DataFrame, scored: pd.DataFrame, at_referral: pd.DataFrame) -> np.ndarray:
+    """``rows`` (score rows, runs of equal key: one questionnaire twice on one day) ordered by
+    key, then time (CareContTime of a 607 score's contact, AssToolCompTime of a 606 score), then
+    the contact's place in contact order (-1 for a referral-level score), then CareActId, then the
+    score: never by row order."""
+    row = origin[rows].astype(np.int64)
+    at_activity = row >= 0
+    contact = np.where(at_activity, through[np.where(at_activity, row, 0)] if len(through) else -1, -1)
+    referral_row = np.where(at_activity, 0, -1 - row)
+    referral_time = seconds_of_day(at_referral["AssToolCompTime"].iloc[referral_row]
+                                   if "AssToolCompTime" in at_referral and len(at_referral) else None, len(rows))
+    time = np.where(at_activity, contacts["time"].to_numpy()[np.maximum(contact, 0)] if len(contacts) else NO_TIME,
+                    referral_time)
     identifier = pa.nulls(len(rows), pa.large_string())
     if at_activity.any():
-        ids = _text(scored["CareActId"]).take(pa.array(np.where(at_activity, origin[rows], 0).astype(np.int64)))
+        ids = _text(scored["CareActId"]).take(pa.array(np.where(at_activity, row, 0)))
         identifier = pc.if_else(pa.array(at_activity), ids.combine_chunks(), identifier)
-    time, contact = then
-    ties = pa.table({"key": key[rows], "time": time[rows], "contact": contact[rows], "identifier": identifier,
+    ties = pa.table({"key": key[rows], "time": time, "contact": contact, "identifier": identifier,
                      "score": score[rows]})
-    within = pc.sort_indices(ties, sort_keys=[(c, "ascending") for c in ties.column_names]).to_numpy()
-    order[tied] = rows[within]
+    return rows[pc.sort_indices(ties, sort_keys=[(c, "ascending") for c in ties.column_names]).to_numpy()]
 
 
 def date_ranks(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -665,10 +678,11 @@ def _add_flags(referrals: pd.DataFrame, anxiety_first: np.ndarray, anxiety_code:
     first_p, last_p = referrals["PHQ9_FirstScore"].to_numpy(), referrals["PHQ9_LastScore"].to_numpy()
     first_a, last_a = referrals["ADSM_FirstScore"].to_numpy(), referrals["ADSM_LastScore"].to_numpy()
     paired = ~np.isnan(last_p) & ~np.isnan(last_a)
-    start_a, end_a, up_a, down_a = (np.zeros(len(referrals), bool) for _ in range(4))
+    start_a, judged_a, end_a, up_a, down_a = (np.zeros(len(referrals), bool) for _ in range(5))
     for code in np.unique(anxiety_code[anxiety_code >= 0]):
         scale = scales[tools[code]]
-        if scale.caseness is not None:
+        if scale.caseness is not None:  # a measure without a cut-off (BIQ) cannot say "not at caseness"
+            judged_a |= (anxiety_code == code) & ~np.isnan(anxiety_first)
             start_a |= (anxiety_code == code) & scale.at_caseness(anxiety_first)
     for code in np.unique(adsm_code[adsm_code >= 0]):
         scale, rows = scales[tools[code]], adsm_code == code
@@ -684,7 +698,7 @@ def _add_flags(referrals: pd.DataFrame, anxiety_first: np.ndarray, anxiety_code:
     recovery = paired & caseness & ~phq.at_caseness(last_p) & ~end_a
     referrals["Paired_Flag"] = paired
     referrals["Caseness_Flag"] = caseness
-    referrals["NotCaseness_Flag"] = ~np.isnan(first_p) & ~np.isnan(anxiety_first) & ~caseness
+    referrals["NotCaseness_Flag"] = ~np.isnan(first_p) & judged_a & ~caseness
     referrals["Recovery_Flag"] = recovery
     referrals["ReliableImprovement_Flag"] = improvement
     referrals["ReliableDeterioration_Flag"] = deterioration

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from iapt_audit.dq.findings import BLANK
 from iapt_audit.pathway import Pathways, nhs_flag
 
 # NHS Digital's field -> (the tool's column, kind)
@@ -90,7 +91,7 @@ def reconcile(pathways: Pathways) -> Reconciliation:
     left_out = int((~r["UsePathway"]).sum())
     names = [name for name in FIELDS if name in nhs]
     used = r["UsePathway"].to_numpy()
-    orgs = r["OrgIDProv"].astype("string").fillna("(blank)").to_numpy()[used]
+    orgs = r["OrgIDProv"].astype("string").fillna(BLANK).to_numpy()[used]
     ids = r["ServiceRequestId"].astype("string").to_numpy()[used]
     agreement, by_provider, worklist = {}, [], []
     for name in names:

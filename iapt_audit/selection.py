@@ -74,33 +74,41 @@ class Selection:
         }
 
 
-def select_submissions(extract: Extract) -> Selection:
+def select_submissions(extract: Extract, *, consume: bool = False, keys: RecordKeys | None = None) -> Selection:
     """Select the latest submission per provider and month, then each record's latest copy.
 
-    ``extract``: as read (``io.extract.read_extract``); it is not modified. Returns a ``Selection``
-    whose extracts share ``extract``'s frames wherever nothing was set aside.
+    ``extract``: as read (``io.extract.read_extract``). Returns a ``Selection`` whose extracts share
+    ``extract``'s frames wherever nothing was set aside. ``consume=True`` takes each table out of
+    ``extract`` once it is selected, so that a table's records as read can be freed before the
+    next table is copied (the audit's memory peak with a year of monthly submissions); otherwise
+    ``extract`` is not modified. ``keys``: record keys already computed (``RecordKeys``), if any.
     """
+    keys = RecordKeys(extract.tables) if keys is None else keys
     submissions = ordered_submissions(extract.submissions)
     order = np.append(submissions["order"].to_numpy(), -1)  # position -1 (no submission) picks rank -1
     ids = submissions[SUBMISSION_ID]
     latest_tables, distinct_tables, kept_rows, distinct_rows, report = {}, {}, {}, {}, []
+    unparsed = extract.unparsed
     for name in [name for name in TABLES if name in extract.tables]:  # the data set's order, not the files'
-        table = extract.tables[name]
+        key = keys[name] if name != HEADER else None  # before the table leaves ``extract``
+        table = extract.tables.pop(name) if consume else extract.tables[name]
         position = positions_in(table[SUBMISSION_ID], ids) if SUBMISSION_ID in table else \
             np.full(len(table), -1, np.int64)
         rank = order[position]  # -2: superseded
         if name == HEADER:
             latest, distinct = rank != -2, rank != -2
         else:
-            latest, distinct = latest_and_distinct(table, TABLES[name].key, rank)
+            latest, distinct = latest_and_distinct(table, key, rank)
+            keys.release(name)
         kept_rows[name], distinct_rows[name] = latest, distinct
         latest_tables[name] = _rows(table, latest)
         distinct_tables[name] = latest_tables[name] if np.array_equal(latest, distinct) else _rows(table, distinct)
         report.append({"table": name, "read": len(table), "superseded": int((rank == -2).sum()),
                        "replaced_by_later_month": int((rank != -2).sum() - latest.sum()),
                        "duplicates_collapsed": int(latest.sum() - distinct.sum()), "selected": int(distinct.sum())})
-    return Selection(latest=_subset(extract, latest_tables, kept_rows),
-                     distinct=_subset(extract, distinct_tables, distinct_rows),
+        del table, key
+    return Selection(latest=_subset(extract, unparsed, latest_tables, kept_rows),
+                     distinct=_subset(extract, unparsed, distinct_tables, distinct_rows),
                      submissions=submissions,
                      report=pd.DataFrame(report, columns=REPORT_COLUMNS))
 
@@ -139,17 +147,17 @@ def ordered_submissions(submissions: pd.DataFrame) -> pd.DataFrame:
     return subs
 
 
-def latest_and_distinct(table: pd.DataFrame, key: tuple[str, ...], rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def latest_and_distinct(table: pd.DataFrame, key: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks over ``table``'s rows: each key's copies from its highest ``rank`` (rank -2,
-    superseded, never), and of those exactly one per key, chosen by content.
+    superseded, never), and of those exactly one per key, chosen by content. ``key``: each row's
+    record key (``key_codes``).
 
     Only rows whose key repeats are sorted; a table without repeated keys costs one hash pass.
     """
     live = rank != -2
     latest, distinct = live.copy(), live.copy()
     rows = np.flatnonzero(live)
-    columns = table[[c for c in key if c in table]]
-    group = key_codes(columns.iloc[rows] if len(rows) < len(table) else columns, list(columns.columns))
+    group = key[rows] if len(rows) < len(table) else key
     repeated = pd.Series(group).duplicated(keep=False).to_numpy()
     if not repeated.any():
         return latest, distinct
@@ -204,17 +212,36 @@ def key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
     return codes
 
 
+class RecordKeys(dict):
+    """Each table's record key (``TableSpec.key``) as one int64 per row, computed on first use and
+    shared by selection and the submission-history checks, so no table's identifiers are hashed
+    twice; ``release`` forgets a table once it is selected."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]):
+        super().__init__()
+        self.tables = tables
+
+    def __missing__(self, name: str) -> np.ndarray:
+        table = self.tables[name]
+        self[name] = key_codes(table, [c for c in TABLES[name].key if c in table])
+        return self[name]
+
+    def release(self, name: str) -> None:
+        self.pop(name, None)
+
+
 def positions_in(values: pd.Series, value_set: pd.Series) -> np.ndarray:
     """Position of each value in ``value_set``, -1 where absent or missing (Arrow hash look-up; a
     categorical, such as the reader's UniqueSubmissionID, through its few categories)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         of_category = positions_in(pd.Series(values.cat.categories, dtype="string[pyarrow]"), value_set)
         return np.append(of_category, -1)[values.cat.codes.to_numpy()]
-    found = pc.index_in(_arrow(values), value_set=_arrow(value_set).combine_chunks(), skip_nulls=True)
+    found = pc.index_in(arrow_text(values), value_set=arrow_text(value_set).combine_chunks(), skip_nulls=True)
     return found.fill_null(-1).to_numpy().astype(np.int64, copy=False)
 
 
-def _arrow(values: pd.Series) -> pa.ChunkedArray:
+def arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow large strings without copying pandas' own Arrow storage."""
     if not isinstance(values.array, pd.arrays.ArrowStringArray):
         values = values.astype("string[pyarrow]")
     column = values.array.__arrow_array__()
@@ -226,9 +253,9 @@ def _rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return table if keep.all() else table.iloc[np.flatnonzero(keep)].reset_index(drop=True)
 
 
-def _subset(extract: Extract, tables: dict[str, pd.DataFrame], kept: dict[str, np.ndarray]) -> Extract:
-    """``extract`` narrowed to ``tables``, its unparsed values following their records."""
-    unparsed = extract.unparsed
+def _subset(extract: Extract, unparsed: pd.DataFrame, tables: dict[str, pd.DataFrame],
+            kept: dict[str, np.ndarray]) -> Extract:
+    """``extract`` narrowed to ``tables``, its ``unparsed`` values following their records."""
     if len(unparsed):
         parts = []
         for name, rows in unparsed.groupby("table", observed=True, sort=False):

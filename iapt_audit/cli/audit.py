@@ -60,7 +60,7 @@ def audit(input_path: Path, out_dir: Path, period: str | None, config_path: Path
             written = [write_findings(result, folder), *write_reports(
                 result, folder, audiences=audiences, formats=formats,
                 highlight=tuple(h.strip().upper() for h in highlight))]
-    click.echo(summary(result))
+    click.echo(result.identifiers.text(summary(result)))  # provider codes are data: withheld like any output
     for path in written:
         click.echo(f"Wrote {printable(str(Path(out_dir) / path.name))}")
 

@@ -73,7 +73,7 @@ def check(input_path: Path, out_dir: Path | None, period: str | None, select, ig
             identifiers = IdentifierMask.of(selection.latest)
             del selection, history
 
-        click.echo(summary_table(result))
+        click.echo(identifiers.text(summary_table(result)))
         if folder is not None:
             _write(result, chosen, folder, identifiers)
     if out_dir is not None:

@@ -114,7 +114,7 @@ def _funnel_lines(funnel: dict) -> list[str]:
     flagged = sorted(((code, p) for code, p in funnel["providers"].items() if p["flag"]),
                      key=lambda item: (item[1]["flag"], -abs(item[1]["z"] or 0)))
     for code, provider in flagged[:LISTED]:
-        lines.append(f"    {provider['flag']:>4}  {code:<6} {provider.get('name') or '':<45.45} "
+        lines.append(f"    {provider.get('verdict', provider['flag']):<20}  {code:<6} {provider.get('name') or '':<45.45} "
                      f"{_pct(provider['value'])} of {provider['denominator']} "
                      f"(limits {_pct(provider['lower'])}–{_pct(provider['upper'])})")
     if len(flagged) > LISTED:

@@ -20,7 +20,8 @@ from iapt_audit.model.tables import RECORD_ID
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 ENGINES = ("great_expectations", "cross_table", "submission_history")
-BLANK = "(blank)"  # a missing provider code or record ID, as findings and worklists show it
+BLANK = " (blank)"  # a missing provider code or record ID; the leading blank, which the reader strips from
+# every value, keeps it from colliding with a code or ID in the data (as kpis.ALL_PROVIDERS)
 WORKLIST_COLUMNS = ["code", "severity", "table", "column", "OrgIDProv", "record_id", "value", "fix"]
 
 
@@ -151,7 +152,7 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
 
     ``totals`` is the denominator per provider (``providers.count(applies)``); ``failing`` the sorted row
     positions that failed. Per-provider counts are exact; the record list and the worklist keep
-    the first ``record_cap`` failing rows in file order, their IDs then sorted. A check spanning
+    the first ``record_cap`` failing rows by record ID (then value), never by file order. A check spanning
     tables (its table is not in ``RECORD_ID``), or whose frame names its records itself (a
     ``record_id`` column: the submission-history checks), reads ``record_id``, ``table`` and
     ``column`` from the frame's own columns of those names.
@@ -165,16 +166,14 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
     listed = (totals.to_numpy() > 0) | (fails.to_numpy() > 0)
     by_provider = {str(org): {"failing": int(f), "total": int(t)} for org, f, t in
                    sorted(zip(totals.index[listed], fails.to_numpy()[listed], totals.to_numpy()[listed]))}
-    kept = failing[:record_cap]
     spanning = check.table not in RECORD_ID or "record_id" in frame.columns
-    ids = _take(frame["record_id" if spanning else RECORD_ID[check.table]], kept).astype("string").fillna(BLANK)
+    column = value_column if value_column is not None and value_column in frame else check.column
+    kept, ids, values = _listed(frame, frame["record_id" if spanning else RECORD_ID[check.table]],
+                                frame[column] if column in frame else None, failing, record_cap)
     numerator, denominator = len(failing), int(totals.sum())
     finding = Finding(check=check, numerator=numerator, denominator=denominator,
                       records=sorted(set(ids.tolist())), by_provider=by_provider, passed=True)
     finding.passed = tolerance.allows(numerator, finding.percent)
-    column = value_column if value_column is not None and value_column in frame else check.column
-    values = (_take(frame[column], kept).astype("string").fillna("") if column in frame
-              else pd.Series("", index=ids.index, dtype="string"))
     worklist = pd.DataFrame({
         "code": check.code, "severity": check.severity,
         "table": frame["table"].iloc[kept].to_numpy() if spanning else check.table,
@@ -183,6 +182,20 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
         "value": values.to_numpy(),
         "fix": check.fix}, index=range(len(kept)), columns=WORKLIST_COLUMNS)
     return finding, worklist
+
+
+def _listed(frame: pd.DataFrame, id_column: pd.Series, value_column: pd.Series | None, failing: np.ndarray,
+            record_cap: int) -> tuple[np.ndarray, pd.Series, pd.Series]:
+    """The failing rows a finding lists: the first ``record_cap`` by record ID, then value, with
+    their IDs and values in that order. Why by ID and not by position: the same records in another
+    row order must give the same lists (findings.json is byte-identical whatever the input's order)."""
+    ids = _take(id_column, failing).astype("string").fillna(BLANK)
+    values = (_take(value_column, failing).astype("string").fillna("") if value_column is not None
+              else pd.Series("", index=ids.index, dtype="string"))
+    order = pd.DataFrame({"id": ids.to_numpy(), "value": values.to_numpy()}).sort_values(
+        ["id", "value"], kind="stable").index.to_numpy()[:record_cap]
+    return (failing[order], ids.iloc[order].reset_index(drop=True),
+            values.iloc[order].reset_index(drop=True))
 
 
 def _take(column: pd.Series, positions: np.ndarray) -> pd.Series:

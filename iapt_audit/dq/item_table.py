@@ -24,10 +24,10 @@ import pandas as pd
 
 from iapt_audit.dq.nhs_number import nhs_number_valid
 from iapt_audit.io.extract import Extract
+from iapt_audit.kpis import ALL_PROVIDERS  # the one national key, which no provider code can equal
 from iapt_audit.model import codes
 from iapt_audit.model.tables import TABLES
 
-ALL_PROVIDERS = "ALL"
 CATEGORIES = ("valid", "other", "default", "invalid", "missing")
 VALID, OTHER, DEFAULT, INVALID, MISSING = range(5)
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from iapt_audit.dq.cross_table import Verdict
-from iapt_audit.dq.findings import Check
+from iapt_audit.dq.findings import BLANK, Check
 from iapt_audit.model.tables import RECORD_ID, SUBMISSION_ID, TABLES
-from iapt_audit.selection import key_codes, positions_in
+from iapt_audit.selection import RecordKeys, arrow_text, key_codes, positions_in
 
 HEADER, REFERRAL = "IDS000Header", "IDS101Referral"
+MONTH_SPAN = 12 * 10_000  # month numbers (year * 12 + month - 1) stay below this: a key's place value
 
 
 def _check(code, title, table, column, fix, denominator, severity="warning") -> Check:
@@ -36,19 +38,21 @@ def _check(code, title, table, column, fix, denominator, severity="warning") -> 
                  denominator=denominator, engine="submission_history")
 
 
-def history_verdicts(extract, submissions: pd.DataFrame, wants=lambda code: True) -> list[tuple[Check, Verdict]]:
+def history_verdicts(extract, submissions: pd.DataFrame, wants=lambda code: True,
+                     keys: RecordKeys | None = None) -> list[tuple[Check, Verdict]]:
     """Run the selected history checks on ``extract`` (as read, every submission) given
-    ``submissions`` as ``selection.ordered_submissions`` returns them. Each verdict's frame holds
-    its failing records only (``totals`` carries the denominators per provider)."""
-    history = _History(extract, submissions)
+    ``submissions`` as ``selection.ordered_submissions`` returns them; ``keys`` shares the record
+    keys with selection. Each verdict's frame holds its failing records only (``totals`` carries
+    the denominators per provider)."""
+    history = _History(extract, submissions, RecordKeys(extract.tables) if keys is None else keys)
     return [(check, run(history)) for check, run in HISTORY_CHECKS if wants(check.code)]
 
 
 class _History:
     """Each submission's month as a month number, and each table's rows placed in submissions."""
 
-    def __init__(self, extract, submissions: pd.DataFrame):
-        self.extract, self.submissions = extract, submissions.reset_index(drop=True)
+    def __init__(self, extract, submissions: pd.DataFrame, keys: RecordKeys):
+        self.extract, self.submissions, self.keys = extract, submissions.reset_index(drop=True), keys
         start = pd.to_datetime(self.submissions["month"], format="%Y-%m", errors="coerce")
         # both end in -1, which position -1 (a record of no submission) picks
         self.month = np.append(np.where(start.isna(), -1, start.dt.year * 12 + start.dt.month - 1), -1).astype(np.int64)
@@ -106,37 +110,59 @@ def missing_month(history: _History) -> Verdict:
                                    [f"no submission for {m}" for m in text]), expected)
 
 
+def _providers(table: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``rows``' provider as a code, and the codes' provider names (dictionary-encoded by
+    Arrow over the whole column: cheaper than taking millions of strings first)."""
+    encoded = pc.dictionary_encode(arrow_text(table["OrgIDProv"]))
+    if encoded.num_chunks == 0:
+        return np.zeros(0, np.int64), np.array([], dtype=object)
+    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in encoded.chunks])
+    labels = np.append(np.array(encoded.chunks[-1].dictionary.to_pylist(), dtype=object), BLANK)
+    return codes.astype(np.int64)[rows], labels  # a missing provider (-1) picks BLANK
+
+
+def _per_provider(codes: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> pd.Series:
+    return pd.Series(np.bincount(codes[mask], minlength=len(labels)), index=labels)
+
+
+def _contains(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Which ``values`` occur in ``reference`` (int64 codes): one hash table, as pandas builds it."""
+    return pd.Index(reference).unique().get_indexer(values) >= 0 if len(reference) else np.zeros(len(values), bool)
+
+
+def _month_end(month: np.ndarray) -> np.ndarray:
+    """The last day of each month number (year * 12 + month - 1), as datetime64[ns]."""
+    first_of_next = (month + 1 - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    return (first_of_next - np.timedelta64(1, "D")).astype("datetime64[ns]")
+
+
 def broken_continuity(history: _History) -> Verdict:
     """Referral-months open at month end whose provider submitted the next month without them."""
     table = history.extract.tables[REFERRAL]
     rows, placed = history.monthly_rows(REFERRAL)
     month = history.month[placed]
-    referral = key_codes(table.iloc[rows], ["OrgIDProv", "ServiceRequestId"])
-    provider = key_codes(table.iloc[rows], ["OrgIDProv"])
-    month_end = (pd.to_datetime(_month_text(month + 1), format="%Y-%m") - pd.Timedelta(days=1)).to_numpy()
+    referral = history.keys[REFERRAL][rows]
+    provider, labels = _providers(table, rows)
     discharged = table["ServDischDate"].to_numpy()[rows] if "ServDischDate" in table else \
         np.full(len(rows), np.datetime64("NaT"), "datetime64[ns]")
-    is_open = np.isnat(discharged) | (discharged > month_end)
-    present = np.unique(referral * 100_000 + month)
-    submitted = np.unique(provider * 100_000 + month)
-    applies = is_open & np.isin(provider * 100_000 + month + 1, submitted)
-    pair = pd.Series(referral * 100_000 + month)
-    applies &= ~pair.duplicated().to_numpy()  # one referral-month once, however often listed
-    failing = applies & ~np.isin(referral * 100_000 + month + 1, present)
-    org = table["OrgIDProv"].astype("string").to_numpy()[rows]
-    totals = pd.Series(applies.astype(np.int64)).groupby(org).sum()
+    is_open = np.isnat(discharged) | (discharged > _month_end(month))
+    span = MONTH_SPAN
+    applies = is_open & _contains(provider * span + month + 1, provider * span + month)
+    applies &= ~pd.Series(referral * span + month).duplicated().to_numpy()  # a referral-month once, however often listed
+    failing = applies & ~_contains(referral * span + month + 1, referral * span + month)
     lost = np.flatnonzero(failing)
     text, after = _month_text(month[lost]), _month_text(month[lost] + 1)
-    return _verdict(_failing_frame(org[lost], table["ServiceRequestId"].astype("string").to_numpy()[rows][lost],
+    return _verdict(_failing_frame(labels[provider[lost]], table["ServiceRequestId"].iloc[rows[lost]].to_numpy(),
                                    REFERRAL, "ServDischDate",
-                                   [f"open in {a}, absent from {b}" for a, b in zip(text, after)]), totals)
+                                   [f"open in {a}, absent from {b}" for a, b in zip(text, after)]),
+                    _per_provider(provider, labels, applies))
 
 
 def changed_between_months(history: _History) -> Verdict:
     """Referrals whose received date or patient differs between their monthly records."""
     table = history.extract.tables[REFERRAL]
     rows, placed = history.monthly_rows(REFERRAL)
-    referral = key_codes(table.iloc[rows], ["OrgIDProv", "ServiceRequestId"])
+    referral = history.keys[REFERRAL][rows]
     order = np.lexsort((history.order[placed], referral))
     rows, referral, placed = rows[order], referral[order], placed[order]
     same = np.zeros(len(rows), bool)
@@ -144,30 +170,29 @@ def changed_between_months(history: _History) -> Verdict:
     items = [c for c in ("ReferralRequestReceivedDate", "LocalPatientId") if c in table]
     changed = {}
     for item in items:
-        values = key_codes(table[[item]].iloc[rows], [item])
+        values = key_codes(table, [item])[rows]
         changed[item] = same & np.concatenate([[False], values[1:] != values[:-1]])
     any_change = np.logical_or.reduce(list(changed.values())) if changed else np.zeros(len(rows), bool)
     starts = ~same
     group = np.cumsum(starts) - 1
     months = np.bincount(group, minlength=group.max() + 1 if len(group) else 0)
-    flagged = np.zeros(len(months), bool)
-    np.logical_or.at(flagged, group[any_change], True)
     first_change = np.flatnonzero(any_change & ~pd.Series(group).where(any_change).duplicated().to_numpy())
-    org = table["OrgIDProv"].astype("string").to_numpy()[rows]
-    totals = pd.Series((months >= 2).astype(np.int64)).groupby(org[starts]).sum()
+    provider, labels = _providers(table, rows)
     month = _month_text(history.month[placed[first_change]])
-    described = []
-    for position, in_month in zip(first_change, month):
-        parts = [item for item in items if changed[item][position]]
-        described.append(f"{' and '.join(parts)} changed in {in_month}")
-    return _verdict(_failing_frame(org[first_change], table["ServiceRequestId"].astype("string").to_numpy()[rows][first_change],
-                                   REFERRAL, "ReferralRequestReceivedDate", described), totals)
+    described = [f"{' and '.join(item for item in items if changed[item][position])} changed in {in_month}"
+                 for position, in_month in zip(first_change, month)]
+    return _verdict(_failing_frame(labels[provider[first_change]],
+                                   table["ServiceRequestId"].iloc[rows[first_change]].to_numpy(),
+                                   REFERRAL, "ReferralRequestReceivedDate", described),
+                    _per_provider(provider[starts], labels, months >= 2))
 
 
 def dropped_by_refresh(history: _History) -> Verdict:
-    """Records of a superseded submission that the submission replacing it for that month lacks."""
+    """Records of a superseded submission that the submission replacing it for that month lacks.
+    Only the rows of superseded submissions and of the submissions that replaced them are keyed."""
     subs = history.submissions
     winner = np.append(positions_in(subs["superseded_by"].astype("string"), subs[SUBMISSION_ID]), -1)
+    involved = (winner >= 0) | np.isin(np.arange(len(winner)), winner[winner >= 0])
     kinds = subs["File_Type"].astype("string").fillna("submission").to_numpy()
     ids = subs[SUBMISSION_ID].astype("string").to_numpy()
     parts, totals = [], []
@@ -175,20 +200,21 @@ def dropped_by_refresh(history: _History) -> Verdict:
         if name == HEADER or SUBMISSION_ID not in table or not (winner >= 0).any():
             continue
         placed = history.placed(name)
+        rows = np.flatnonzero(involved[placed])
+        placed = placed[rows]
         superseded = winner[placed] >= 0
         if not superseded.any():
             continue
-        key = key_codes(table, [c for c in TABLES[name].key if c in table])
+        key = history.keys[name][rows]
         width = len(subs) + 1
-        present = np.unique(key[placed >= 0] * width + placed[placed >= 0])
-        rows = np.flatnonzero(superseded)
-        lost = rows[~np.isin(key[rows] * width + winner[placed[rows]], present)]
-        org = table["OrgIDProv"].astype("string").to_numpy()
-        totals.append(pd.Series(1, index=org[rows]).groupby(level=0).sum())
-        old, new = placed[lost], winner[placed[lost]]
-        parts.append(_failing_frame(org[lost], table[RECORD_ID[name]].astype("string").to_numpy()[lost], name,
+        old = np.flatnonzero(superseded)
+        lost = old[~_contains(key[old] * width + winner[placed[old]], key[~superseded] * width + placed[~superseded])]
+        provider, labels = _providers(table, rows)
+        totals.append(_per_provider(provider, labels, superseded))
+        was, now = placed[lost], winner[placed[lost]]
+        parts.append(_failing_frame(labels[provider[lost]], table[RECORD_ID[name]].iloc[rows[lost]].to_numpy(), name,
                                     RECORD_ID[name], [f"in {kinds[a]} {ids[a]}, not in {kinds[b]} {ids[b]}"
-                                                      for a, b in zip(old, new)]))
+                                                      for a, b in zip(was, now)]))
     frame = pd.concat(parts, ignore_index=True) if parts else _failing_frame([], [], "", "", [])
     total = pd.concat(totals).groupby(level=0).sum() if totals else pd.Series(dtype="int64")
     return _verdict(frame, total)

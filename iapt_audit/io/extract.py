@@ -60,7 +60,12 @@ class Extract:
 
     @property
     def providers(self) -> list[str]:
-        return sorted(self.tables["IDS101Referral"]["OrgIDProv"].dropna().unique().tolist())
+        """Every provider with referrals or a submission: one that submitted nothing but a header
+        is audited too (with nothing counted), not left out."""
+        referring = self.tables["IDS101Referral"]["OrgIDProv"].dropna().unique().tolist()
+        submitting = self.submissions["OrgIDProv"].dropna().astype(str).unique().tolist() \
+            if "OrgIDProv" in self.submissions else []
+        return sorted(set(referring) | set(submitting))
 
     def header_period(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """The reporting period the submission's header declares, if it has one."""
@@ -93,52 +98,102 @@ def read_extract(path, *, identifiers: bool = False) -> Extract:
     """
     path = Path(path)
     sources = submissions.submission_sources(path, table_file_name)
-    if sources is None:
-        extract = _read_source(path, identifiers)
-        extract.submissions = submissions.header_submissions(
-            extract.tables.get("IDS000Header"), extract.files.get("IDS000Header"),
-            extract.first_row.get("IDS000Header", 2))
-        _tag(extract, None)
-        return extract
-    return _combine(path, [_read_submission(source, identifiers) for source in sources])
+    if sources is not None:
+        return _read_submissions(path, sources, identifiers)
+    files, raw = _read_source(path, identifiers)
+    extract = _typed(path, files, raw)
+    extract.submissions = submissions.header_submissions(
+        extract.tables.get("IDS000Header"), extract.files.get("IDS000Header"),
+        extract.first_row.get("IDS000Header", 2))
+    _tag(extract)
+    return extract
 
 
-def _read_source(path: Path, identifiers: bool) -> Extract:
-    """One extract (folder, .zip or .xlsx) as its tables, naming files as the user gave them."""
+def _read_source(path: Path, identifiers: bool) -> tuple[dict[str, Path], dict[str, TableFile]]:
+    """One extract's (folder, .zip or .xlsx) table files as read, untyped, named as the user gave them."""
     with opened_source(path) as source:
         try:
-            extract = _read(source, identifiers)
+            files = find_table_files(source)
+            raw = {name: read_table_file(file, name, _wanted_columns(TABLES[name], identifiers), TABLES[name])
+                   for name, file in files.items()}
         except InputError as err:
             if source != path and err.file:
                 err.file = err.file.replace(str(source), str(path))
             raise
     if source != path:  # name a zip's tables inside the archive, not in the deleted temporary folder
-        extract.source = path
-        extract.files = {name: path / file.name for name, file in extract.files.items()}
+        files = {name: path / file.name for name, file in files.items()}
+    return files, raw
+
+
+def _read_submissions(path: Path, sources: list[Path], identifiers: bool) -> Extract:
+    """A folder of submissions as one extract: each table the submissions' records one after another,
+    typed once (not once per submission: a year of a provider is a dozen files per table).
+
+    Each submission's header must be one row (a header without a UniqueSubmissionID is named by its
+    folder or file); a record table without OrgIDProv takes its header's; every record is its
+    folder's submission (``io.submissions.tag_records``, errors naming the submission's own file).
+    """
+    parts, headers, seen = [], [], {}
+    for source in sources:
+        files, raw = _read_source(source, identifiers)
+        header = _typed(source, {"IDS000Header": files["IDS000Header"]}, {"IDS000Header": raw["IDS000Header"]}) \
+            if "IDS000Header" in raw else None
+        table = None if header is None else header.tables["IDS000Header"]
+        if table is None or len(table) != 1:
+            found = "no IDS000Header" if table is None else f"an IDS000Header of {len(table)} rows"
+            raise InputError(f"the submission has {found}", file=files.get("IDS000Header", source),
+                             fix="give every submission of the folder its own one-row IDS000Header")
+        if SUBMISSION_ID not in table or table[SUBMISSION_ID].isna().all():
+            table[SUBMISSION_ID] = pd.Series(source.name, index=table.index, dtype="string[pyarrow]")
+        described = submissions.header_submissions(table, files["IDS000Header"], header.first_row["IDS000Header"])
+        identifier = str(described[SUBMISSION_ID].iloc[0])
+        if identifier in seen:
+            raise InputError(f"UniqueSubmissionID {identifier} is also the identifier of {seen[identifier]}",
+                             file=files["IDS000Header"], column=SUBMISSION_ID, row=header.first_row["IDS000Header"],
+                             fix="give each submission its own UniqueSubmissionID")
+        seen[identifier] = str(source)
+        raw["IDS000Header"].frame[SUBMISSION_ID] = identifier
+        _fill_provider({n: r.frame for n, r in raw.items() if n != "IDS000Header"}, table["OrgIDProv"].iloc[0])
+        headers.append(described)
+        parts.append((files, raw))
+    names = [name for name in TABLES if any(name in raw for _, raw in parts)]
+    combined, owners, origins = {}, {}, {}
+    for name in names:
+        reads = [(number, files[name], raw[name]) for number, (files, raw) in enumerate(parts) if name in raw]
+        columns = list(dict.fromkeys(column for _, _, read in reads for column in read.frame.columns))
+        frame = pd.concat([read.frame.reindex(columns=columns) for _, _, read in reads], ignore_index=True)
+        combined[name] = TableFile(frame, first_row=2, encoding=next((r.encoding for *_, r in reads if r.encoding), None),
+                                   case_mapped=sorted({h for *_, r in reads for h in r.case_mapped}))
+        owners[name] = np.repeat([number for number, *_ in reads], [len(read.frame) for *_, read in reads])
+        origins[name] = [(file, read.first_row, len(read.frame)) for _, file, read in reads]
+    extract = _typed(path, dict.fromkeys(names, path), combined)
+    extract.submissions = pd.concat(headers, ignore_index=True)
+
+    def locate(name: str, index: int) -> tuple[Path, int]:
+        """The file and row of a combined table's record ``index``."""
+        for file, first, size in origins[name]:
+            if index < size:
+                return file, first + index
+            index -= size
+        raise IndexError(index)
+
+    submissions.tag_records(extract.tables, extract.submissions, extract.files, extract.first_row, owners, locate)
     return extract
 
 
-def _read_submission(path: Path, identifiers: bool) -> Extract:
-    """One submission of a folder of submissions: its header must be one row, and every record
-    is that submission's. A header without a UniqueSubmissionID is named by its folder or file."""
-    extract = _read_source(path, identifiers)
-    header = extract.tables.get("IDS000Header")
-    if header is None or len(header) != 1:
-        found = "no IDS000Header" if header is None else f"an IDS000Header of {len(header)} rows"
-        raise InputError(f"the submission has {found}", file=extract.files.get("IDS000Header", path),
-                         fix="give every submission of the folder its own one-row IDS000Header")
-    if SUBMISSION_ID not in header or header[SUBMISSION_ID].isna().all():
-        header[SUBMISSION_ID] = pd.Series(path.name, index=header.index, dtype="string[pyarrow]")
-    extract.submissions = submissions.header_submissions(header, extract.files["IDS000Header"],
-                                                         extract.first_row["IDS000Header"])
-    _tag(extract, str(extract.submissions[SUBMISSION_ID].iloc[0]))
-    return extract
+def _fill_provider(records: dict[str, pd.DataFrame], provider) -> None:
+    """A submission's record tables without an OrgIDProv (or with blanks) take its header's, in place."""
+    for name, frame in records.items():
+        if "OrgIDProv" not in frame:
+            frame["OrgIDProv"] = pd.Series(provider, index=frame.index, dtype="string[pyarrow]")
+        elif frame["OrgIDProv"].isna().any():
+            frame["OrgIDProv"] = frame["OrgIDProv"].astype("string[pyarrow]").fillna(provider)
 
 
-def _tag(extract: Extract, only: str | None) -> None:
+def _tag(extract: Extract) -> None:
     """Every record's submission (``io.submissions.tag_records``); an older snapshot's header rows
     get the identifiers ``header_submissions`` gave them."""
-    submissions.tag_records(extract.tables, extract.submissions, extract.files, extract.first_row, only)
+    submissions.tag_records(extract.tables, extract.submissions, extract.files, extract.first_row)
     header = extract.tables.get("IDS000Header")
     if header is not None and (SUBMISSION_ID not in header or header[SUBMISSION_ID].isna().any()):
         first = extract.first_row["IDS000Header"]
@@ -147,71 +202,12 @@ def _tag(extract: Extract, only: str | None) -> None:
         header[SUBMISSION_ID] = pd.Series(named.reindex(rows).to_numpy(), index=header.index, dtype="string[pyarrow]")
 
 
-def _combine(path: Path, parts: list[Extract]) -> Extract:
-    """A folder of submissions as one extract: each table the submissions' records one after another.
-
-    Unparsed values keep pointing at their records (positions offset by the records before them);
-    tolerance notices are summed over the submissions. A table is as wide as its widest submission.
-    """
-    seen: dict[str, str] = {}
-    for part in parts:
-        identifier = str(part.submissions[SUBMISSION_ID].iloc[0])
-        if identifier in seen:
-            raise InputError(f"UniqueSubmissionID {identifier} is also the identifier of {seen[identifier]}",
-                             file=part.files["IDS000Header"], column=SUBMISSION_ID,
-                             row=part.first_row["IDS000Header"], fix="give each submission its own UniqueSubmissionID")
-        seen[identifier] = str(part.source)
-    names = [name for name in TABLES if any(name in part.tables for part in parts)]
-    tables, unparsed = {}, []
-    for name in names:
-        frames = [part.tables[name] for part in parts if name in part.tables]
-        columns = list(dict.fromkeys(column for frame in frames for column in frame.columns))
-        offset = 0
-        for part in parts:
-            if name in part.tables:
-                bad = part.unparsed[part.unparsed["table"] == name]
-                unparsed.append(bad.assign(position=bad["position"] + offset))
-                offset += len(part.tables[name])
-        tables[name] = pd.concat([_widened(frame, columns, TABLES[name]) for frame in frames], ignore_index=True)
-        if name != "IDS000Header":  # each record's submission: one code into every submission's identifier
-            sizes = [len(part.tables[name]) for part in parts if name in part.tables]
-            owners = [number for number, part in enumerate(parts) if name in part.tables]
-            tables[name][SUBMISSION_ID] = pd.Categorical.from_codes(np.repeat(owners, sizes),
-                                                                    categories=pd.Index(list(seen), dtype=object))
-    notices = _frame([part.notices for part in parts if len(part.notices)], NOTICE_COLUMNS)
-    if len(notices):
-        notices = notices.groupby(["table", "column", "message"], dropna=False, sort=True,
-                                  as_index=False)["rows"].sum()[NOTICE_COLUMNS]
-    return Extract(source=path, tables=tables, files=dict.fromkeys(names, path), first_row=dict.fromkeys(names, 2),
-                   unparsed=_frame([u for u in unparsed if len(u)], UNPARSED_COLUMNS),
-                   rows_read={name: sum(part.rows_read.get(name, 0) for part in parts) for name in names},
-                   encodings={name: enc for part in parts for name, enc in part.encodings.items()},
-                   notices=notices, submissions=pd.concat([p.submissions for p in parts], ignore_index=True))
-
-
-def _widened(frame: pd.DataFrame, columns: list[str], spec: TableSpec) -> pd.DataFrame:
-    """``frame`` with every one of ``columns``, an absent one as missing values of its item's type."""
-    absent = [c for c in columns if c not in frame]
-    if not absent:
-        return frame[columns]
-    fill = {}
-    for column in absent:
-        if column in spec.date_columns:
-            fill[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-        elif column in spec.number_columns:
-            fill[column] = pd.Series(np.nan, index=frame.index, dtype="float64")
-        else:
-            fill[column] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
-    return frame.assign(**fill)[columns]
-
-
-def _read(source: Path, identifiers: bool) -> Extract:
-    files = find_table_files(source)
+def _typed(source: Path, files: dict[str, Path], raw: dict[str, TableFile]) -> Extract:
+    """The tables as read, typed (``_type_columns``), with what failed to parse and what was tolerated."""
     tables, first_row, rows_read, encodings = {}, {}, {}, {}
     unparsed, notices = [], []
-    for name, file in files.items():
+    for name, read in raw.items():
         spec = TABLES[name]
-        read: TableFile = read_table_file(file, name, _wanted_columns(spec, identifiers), spec)
         rows_read[name] = len(read.frame)
         table, bad, noted = _type_columns(read.frame, spec, read.first_row)
         tables[name], first_row[name] = table, read.first_row

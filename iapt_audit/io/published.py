@@ -17,6 +17,12 @@ counts are rounded to the nearest 5, so a rate recomputed from them carries that
 (median 0.26 points, 95th percentile 1.0 against the published provider rates); England's counts
 are exact.
 
+Values are read by the one reader policy the extract reader applies (``io.values``: encodings,
+blanks, NULL/NA, day-first dates as Excel re-saves them, whole-number floats), and every zip and
+gzip is bounded per member and in total (``io.archives``). What was tolerated, and organisation
+codes whose rows were combined (``_annual_measures``), are listed in the result's
+``attrs["notices"]``, which ``outliers`` adds to its notes.
+
 The result of ``read_published`` is the *ProviderMeasures* frame of the architecture: one row
 per organisation × period × measure with ``numerator``, ``denominator`` and the ``published``
 percentage where NHS Digital publishes one.
@@ -33,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from iapt_audit.errors import InputError
@@ -135,7 +142,9 @@ def measure_named(name: str) -> PublishedMeasure:
 def read_published(paths, measures=None) -> pd.DataFrame:
     """ProviderMeasures (every org type) from annual and/or monthly files, folders or zips.
 
-    ``measures``: names to compute (default all that the files support).
+    ``measures``: names to compute (default all that the files support); one that no file carries
+    is an ``InputError`` listing what they do carry. Columns are ``MEASURE_COLUMNS`` and ``file``
+    (the file each row came from); ``attrs["notices"]`` lists what the reader tolerated.
     """
     wanted = list({m.name: m for m in map(measure_named, measures)}.values()) if measures \
         else list(MEASURES.values())
@@ -298,8 +307,13 @@ def _read_head(path, size: int) -> bytes:
         return handle.read(size)
 
 
-def _read_text_table(source, include: list[str] | None = None) -> tuple[pd.DataFrame, str]:
-    """Every column as text (``string[pyarrow]``), the file's encoding detected; and the encoding."""
+def _read_text_table(source, include: list[str] | None = None, keep: tuple[str, list[str]] | None = None
+                     ) -> tuple[pd.DataFrame, str]:
+    """Every column as text (``string[pyarrow]``), the file's encoding detected; and the encoding.
+
+    ``keep`` = (column, values): only the rows whose column (blanks stripped) is one of the
+    values, filtered in Arrow before pandas sees the file (a national monthly file holds hundreds
+    of measures; an analysis reads a dozen)."""
     data = _open_bytes(source)
     encoding = csvfile.text_encoding(data)
     text = data[:1 << 16].decode(encoding, errors="replace")
@@ -315,8 +329,11 @@ def _read_text_table(source, include: list[str] | None = None) -> tuple[pd.DataF
     except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
         raise InputError(f"cannot read the file ({str(err).splitlines()[0][:120]})", file=_where(source),
                          fix="re-download it; published files are comma-separated text") from None
+    table = table.rename_columns([str(c).lstrip("\ufeff").strip() for c in table.column_names])
+    if keep is not None:
+        column, wanted_values = keep
+        table = table.filter(pc.is_in(pc.utf8_trim_whitespace(table[column]), value_set=pa.array(wanted_values)))
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-    frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
     return frame, encoding
 
 
@@ -446,14 +463,13 @@ def _read_monthly_tables(sources, measure_ids, notices: list[str] | None = None)
     notices = [] if notices is None else notices
     frames = []
     for source, name in sources:
-        frame, encoding = _read_text_table(source, list(MONTHLY_COLUMNS))
+        keep = None if measure_ids is None else ("MEASURE_ID", list(measure_ids))
+        frame, encoding = _read_text_table(source, list(MONTHLY_COLUMNS), keep)
         where = _where(source)
         if not encoding.startswith("utf-8"):
             notices.append(f"{Path(where).name}: read as {encoding}, not UTF-8")
         frame = _typed_text(frame, [c for c in MONTHLY_COLUMNS if c not in MONTHLY_TYPED], where, notices)
-        if measure_ids is not None:
-            frame = frame[frame["MEASURE_ID"].isin(list(measure_ids)).fillna(False).to_numpy()]
-        frame = _typed_numbers(frame.reset_index(drop=True), ["MEASURE_VALUE_SUPPRESSED"], where, notices)
+        frame = _typed_numbers(frame, ["MEASURE_VALUE_SUPPRESSED"], where, notices)
         frames.append(frame.assign(period=_reporting_month(frame["REPORTING_PERIOD_START"], where, notices),
                                    file=Path(name).name))
     frame = pd.concat(frames, ignore_index=True)
@@ -472,14 +488,16 @@ def _reporting_month(starts: pd.Series, where: str = "", notices: list[str] | No
     """YYYY-MM from REPORTING_PERIOD_START, read by the reader policy: as NHS Digital writes it
     (2023-04-01) or as Excel re-saves it in a UK locale (01/04/2023, day-first); a value that is
     not a date is an InputError naming its row."""
-    typed = values_policy.as_dates(starts)
-    missing = typed.values.isna().to_numpy()
+    codes, distinct = pd.factorize(starts, use_na_sentinel=False)  # a file holds one or two distinct starts
+    typed = values_policy.as_dates(pd.Series(distinct, dtype="string[pyarrow]"))
+    months = typed.values.dt.strftime("%Y-%m").to_numpy(dtype=object)
+    missing = typed.values.isna().to_numpy()[codes]
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise InputError(f"reporting period start {starts.iloc[row]!r} is not a date", file=where or None,
-                         column="REPORTING_PERIOD_START", fix="dates must be YYYY-MM-DD or DD/MM/YYYY")
+                         column="REPORTING_PERIOD_START", row=row + 2, fix="dates must be YYYY-MM-DD or DD/MM/YYYY")
     _note([] if notices is None else notices, where, "REPORTING_PERIOD_START", typed.tolerated)
-    return typed.values.dt.strftime("%Y-%m").astype("string[pyarrow]")
+    return pd.Series(months[codes], index=starts.index, dtype="string[pyarrow]")
 
 
 def _monthly_ids(wanted) -> list[str]:

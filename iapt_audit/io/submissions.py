@@ -96,47 +96,47 @@ def _same_as_first(frame: pd.DataFrame) -> np.ndarray:
 
 
 def tag_records(tables: dict[str, pd.DataFrame], submissions: pd.DataFrame, files: dict[str, Path],
-                first_row: dict[str, int], only: str | None = None) -> None:
+                first_row: dict[str, int], owners: dict[str, np.ndarray] | None = None, locate=None) -> None:
     """Give every record table a ``UniqueSubmissionID`` column naming its submission, in place:
     a categorical over ``submissions``' identifiers (one small code per record, not a string).
 
-    ``only``: the folder-of-submissions case, where every record belongs to that one submission.
-    Otherwise a record keeps its own identifier (which must be in ``submissions``) or takes its
-    provider's only submission. Errors name the table's file, the column and the record's row.
+    ``owners``: the folder-of-submissions case, each table's submission (a position in
+    ``submissions``) for every row; a record naming another submission is refused. Otherwise a
+    record keeps its own identifier (which must be in ``submissions``) or takes its provider's only
+    submission. Errors name the file, the column and the record's row: ``locate(table, index)``
+    gives (file, row) where a table was read from several files.
     """
     ids = submissions[SUBMISSION_ID].astype("string[pyarrow]")
     providers = submissions["OrgIDProv"].astype("string[pyarrow]")
     distinct = pd.Series(providers.dropna().unique(), dtype="string[pyarrow]")
-    provider_of = _positions(providers, distinct)  # each submission's provider, as a position in distinct
+    provider_of = np.append(_positions(providers, distinct), -1)  # each submission's provider; -1 picks -1
     counts = np.bincount(provider_of[provider_of >= 0], minlength=len(distinct))
     only_submission = np.full(len(distinct) + 1, -1, np.int64)  # a provider's only submission; -1 picks none
-    single = (provider_of >= 0) & (counts[np.maximum(provider_of, 0)] == 1)
-    only_submission[provider_of[single]] = np.flatnonzero(single)
+    single = (provider_of[:-1] >= 0) & (counts[np.maximum(provider_of[:-1], 0)] == 1)
+    only_submission[provider_of[:-1][single]] = np.flatnonzero(single)
     categories = pd.Index(ids.to_numpy(dtype=object), dtype=object)
+    locate = locate or (lambda name, index: (files[name], first_row[name] + index))
     for name, table in tables.items():
         if name == HEADER:
             continue
-        where = {"file": files[name], "first": first_row[name]}
         own = _positions(table[SUBMISSION_ID], ids) if SUBMISSION_ID in table else None
-        if own is not None:
-            named = table[SUBMISSION_ID].notna().to_numpy()
-            message = (f"names a submission other than its folder's header ({only})" if only is not None
-                       else "names a submission that IDS000Header does not have")
-            fix = ("keep each submission's records with its own IDS000Header" if only is not None
-                   else "add the submission's header row, or correct the record's UniqueSubmissionID")
-            _refuse(named & (own < 0), where, SUBMISSION_ID, message, fix)
         record_provider = _positions(table["OrgIDProv"], distinct)
-        if only is not None:
-            position = np.zeros(len(table), np.int64)
-        elif own is not None and (own >= 0).all():
-            position = own
+        if owners is not None:
+            position = owners[name]
+            if own is not None:
+                _refuse(table[SUBMISSION_ID].notna().to_numpy() & (own != position), name, locate, SUBMISSION_ID,
+                        "names a submission other than its folder's header",
+                        "keep each submission's records with its own IDS000Header")
         else:
+            if own is not None:
+                _refuse(table[SUBMISSION_ID].notna().to_numpy() & (own < 0), name, locate, SUBMISSION_ID,
+                        "names a submission that IDS000Header does not have",
+                        "add the submission's header row, or correct the record's UniqueSubmissionID")
             position = only_submission[record_provider]
             if own is not None:
                 position = np.where(own >= 0, own, position)
-        known = position >= 0
-        expected = provider_of[np.maximum(position, 0)]
-        _refuse(known & (expected >= 0) & (record_provider != expected), where, "OrgIDProv",
+        expected = provider_of[position]
+        _refuse((expected >= 0) & (record_provider != expected), name, locate, "OrgIDProv",
                 "is not the provider its submission's IDS000Header names",
                 "submit each provider's records under its own header")
         table[SUBMISSION_ID] = pd.Categorical.from_codes(position, categories=categories) if len(categories) else \
@@ -150,10 +150,10 @@ def _positions(values: pd.Series, value_set: pd.Series) -> np.ndarray:
     return found.fill_null(-1).to_numpy().astype(np.int64, copy=False)
 
 
-def _refuse(bad: np.ndarray, where: dict, column: str, message: str, fix: str) -> None:
+def _refuse(bad: np.ndarray, name: str, locate, column: str, message: str, fix: str) -> None:
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"the record {message}", file=where["file"], column=column, row=row + where["first"], fix=fix)
+        file, row = locate(name, int(np.flatnonzero(bad)[0]))
+        raise InputError(f"the record {message}", file=file, column=column, row=row, fix=fix)
 
 
 def _arrow(values: pd.Series) -> pa.ChunkedArray:

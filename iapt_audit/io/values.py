@@ -66,8 +66,10 @@ class Typed:
     tolerated: dict[str, int] = field(default_factory=dict)
 
 
-def as_text(values: pd.Series, item: str = "") -> Typed:
-    """Codes, identifiers and other text as stripped strings (``string[pyarrow]``), missing for blanks."""
+def as_text(values: pd.Series, item: str = "", whole_numbers: bool = True) -> Typed:
+    """Codes, identifiers and other text as stripped strings (``string[pyarrow]``), missing for blanks.
+
+    ``whole_numbers=False`` leaves ``46.0`` as written (dates and numbers parse it themselves)."""
     tolerated = {}
     if pd.api.types.is_bool_dtype(values) and item in YES_NO_ITEMS:
         text = values.map({True: "Y", False: "N"}, na_action="ignore").astype("string[pyarrow]")
@@ -89,7 +91,7 @@ def as_text(values: pd.Series, item: str = "") -> Typed:
         said_nothing = values.isin(MISSING_WORDS)
         values = values.mask(said_nothing)
         tolerated[NOTICE_MISSING] = int(said_nothing.sum())
-    if pc.any(pc.match_substring(arrow, ".0")).as_py():
+    if whole_numbers and pc.any(pc.match_substring(arrow, ".0")).as_py():
         written_float = values.str.fullmatch(WHOLE_FLOAT).fillna(False)
         if written_float.any():
             values = values.where(~written_float, values.str.replace(r"\.0+$", "", regex=True))
@@ -146,13 +148,13 @@ def as_dates(values: pd.Series) -> Typed:
     if pd.api.types.is_datetime64_any_dtype(values):
         dates, failed = _as_ns(values)
         return Typed(dates, failed)
-    typed = as_text(values)
-    text, tolerated = typed.values, {k: v for k, v in typed.tolerated.items() if k == NOTICE_MISSING}
+    typed = as_text(values, whole_numbers=False)
+    text, tolerated = typed.values, typed.tolerated
     present = text.notna()
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    zoned = text.str.extract(f"^{ZONED}$")
-    has_zone = zoned["zone"].notna().to_numpy()
+    has_zone = _zoned(text.array.__arrow_array__())
     if has_zone.any():
+        zoned = text.where(has_zone).str.extract(f"^{ZONED}$")
         utc = (zoned["zone"] == "Z").fillna(False).to_numpy()
         local = pd.to_datetime(zoned["local"].where(has_zone & ~utc), format="ISO8601", errors="coerce")
         parsed = parsed.fillna(local.astype("datetime64[us]"))
@@ -177,6 +179,14 @@ def as_dates(values: pd.Series) -> Typed:
     return Typed(dates, present & dates.isna(), tolerated)
 
 
+def _zoned(text: pa.ChunkedArray) -> np.ndarray:
+    """Which values are ISO date-times with a zone; Arrow's kernels, and the regex only when some
+    value is long enough to be one (a column of plain dates costs one length pass)."""
+    if not pc.any(pc.greater(pc.utf8_length(text), 16)).as_py():
+        return np.zeros(len(text), dtype=bool)
+    return pc.fill_null(pc.match_substring_regex(text, f"^{ZONED}$"), False).to_numpy()
+
+
 def _as_ns(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """datetime64[ns] without time zone; values outside its range (years 1677-2262) fail."""
     if getattr(values.dtype, "tz", None) is not None:
@@ -193,8 +203,8 @@ def as_numbers(values: pd.Series) -> Typed:
         numbers = values.astype("float64")
         finite = np.isfinite(numbers)
         return Typed(numbers.where(finite), numbers.notna() & ~finite)
-    typed = as_text(values)
-    text, tolerated = typed.values, {k: v for k, v in typed.tolerated.items() if k == NOTICE_MISSING}
+    typed = as_text(values, whole_numbers=False)
+    text, tolerated = typed.values, typed.tolerated
     grouped = text.str.fullmatch(THOUSANDS).fillna(False)
     plain = text.where(~grouped, text.str.replace(",", "", regex=False))
     numbers = pd.to_numeric(plain, errors="coerce").astype("float64")

@@ -87,7 +87,7 @@ def _new_staging_folder(out: Path) -> Path:
 
 def _remove_leftovers(out: Path) -> None:
     """Remove the hidden folders of killed runs beside ``out`` (their process no longer exists)."""
-    prefix = STAGING.format(name=out.name, pid="")
+    prefix = STAGING.format(name=out.name, pid="")[:-1]  # ".out.iapt-audit-", then the pid
     for folder in out.parent.glob(f"{glob_escape(prefix)}*"):
         pid = folder.name[len(prefix):].split("-", 1)[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():

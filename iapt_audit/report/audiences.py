@@ -1,7 +1,8 @@
 """What each audience sees: the sections of the report, in the order that audience reads them.
 
 * **self-check** — a service before it submits: data quality first (most severe first, with the
-  failing records), then its KPIs and its own gaming indicators, with record worklists. Exact
+  failing records), then its KPIs and its own gaming indicators, with record worklists, and the
+  clinician view (``clinician_content``: clinician pseudonyms, in this report only). Exact
   counts: the report stays inside the service.
 * **commissioner** — auditing providers: a side-by-side table, then one profile per provider
   (KPIs against the national standards, the attrition funnel, gaming flags with their evidence
@@ -19,8 +20,8 @@ from pathlib import Path
 
 from iapt_audit import __version__
 from iapt_audit.kpis import ALL_PROVIDERS
-from iapt_audit.report import (dq_content, kpi_content, outlier_content, reconciliation_content, rules_content,
-                               submission_content)
+from iapt_audit.report import (adjusted_content, clinician_content, dq_content, kpi_content, outlier_content,
+                               publication_content, reconciliation_content, rules_content, submission_content)
 from iapt_audit.report.disclosure import STATEMENT, Figures
 from iapt_audit.report.distributions import distribution_blocks
 from iapt_audit.report.document import Report, Section
@@ -134,15 +135,16 @@ def _outlier_section(result, figures: Figures, highlight=()) -> Section:
 
 
 def _monthly_section(result, highlight=()) -> Section:
-    """The audit's own months: each provider's KPI rates per month on XmR charts."""
+    """The audit's own months: each provider's KPI rates and gaming indicators per month on XmR charts."""
     section = Section("monthly-spc", "Monthly SPC of this extract",
-                      intro="Each provider's KPI rates month by month on XmR charts (Making Data Count): a change in "
+                      intro="Each provider's KPI rates and gaming indicators month by month on XmR charts (Making "
+                            "Data Count): a change in "
                             "recording or practice shows as a point outside the limits, a run or a trend.")
     spc = getattr(result, "monthly", None)
     if not spc:
         section.status = "The reporting period has fewer than two months, so there is no monthly series to chart."
         return section
-    titles = kpi_content.LABELS
+    titles = {**kpi_content.LABELS, **{r.code: f"{r.code} {r.rule.title}" for r in result.rules or ()}}
     drawn = outlier_content.spc_charts(spc, titles, highlight=highlight)
     section.blocks += [outlier_content.spc_table(spc, titles, special_only=True), *drawn,
                        outlier_content.spc_table(spc, titles), outlier_content.spc_series_table(spc, titles),
@@ -173,9 +175,11 @@ def _self_check(result, figures: Figures, highlight=()) -> list[Section]:
                    blocks=[*blocks, every_kpi, attrition])
     return [_dq_section(result, figures, worklists=True, by_provider=len(result.providers) > 1),
             submission_content.section(result, figures), kpis, _distribution_section(result, figures),
-            _rules_section(result, figures, worklists=True), _outlier_section(result, figures, highlight),
+            _rules_section(result, figures, worklists=True), clinician_content.section(result, figures),
+            adjusted_content.section(result, figures),
+            _outlier_section(result, figures, highlight),
             _monthly_section(result, highlight),
-            reconciliation_content.section(result, figures, worklist=True)]
+            reconciliation_content.section(result, figures, worklist=True), publication_content.section(result, figures)]
 
 
 def _side_by_side(result, figures: Figures):
@@ -216,12 +220,15 @@ def _commissioner(result, figures: Figures, highlight=()) -> list[Section]:
                        blocks=[kpis, attrition])
     kpis.folded = attrition.folded = True
     return [overview, profiles, _distribution_section(result, figures), _rules_section(result, figures, worklists=False),
+            adjusted_content.section(result, figures),
             _dq_section(result, figures, worklists=False, by_provider=True), submission_content.section(result, figures),
             _outlier_section(result, figures, highlight), _monthly_section(result, highlight), appendix]
 
 
 def _regulator(result, figures: Figures, highlight=()) -> list[Section]:
     overview = Section("providers", "Providers side by side", blocks=[_side_by_side(result, figures)])
-    return [_outlier_section(result, figures, highlight), _rules_section(result, figures, worklists=False), overview,
+    return [_outlier_section(result, figures, highlight), _rules_section(result, figures, worklists=False),
+            adjusted_content.section(result, figures), overview,
             _dq_section(result, figures, worklists=False, by_provider=True), submission_content.section(result, figures),
-            _monthly_section(result, highlight), reconciliation_content.section(result, figures, worklist=False)]
+            _monthly_section(result, highlight), reconciliation_content.section(result, figures, worklist=False),
+            publication_content.section(result, figures)]

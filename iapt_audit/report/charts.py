@@ -29,7 +29,6 @@ ORANGE = "#E69F00"      # 95 % limits, highlighted bins
 PURPLE = "#6A3D9A"      # 99.8 % limits, outlier markers
 GREY = "#425563"        # targets, centre lines, text
 PALE_GREY = "#C8CFD3"   # England's providers behind a single service
-ORANGE_LIMIT = ORANGE   # 95 % limits
 HIGHLIGHT = "#212B32"   # --highlight: a dark ring and label
 #: marker shape per verdict: a shape for each, so colour is never the only carrier
 _SHAPE = {WORSE: "square", BETTER: "circle", HIGHER: "up", LOWER: "down", COMMON: "circle"}
@@ -71,7 +70,7 @@ def funnel_plot(chart_id: str, points: list[dict], curves: list[dict], target: f
     band = (high - low) * 0.06 if hidden else 0.0
     y_axis = Axis.linear(low - band, high)
     x_axis = Axis.linear(*padded(min(xs), max(xs)), integer=True)
-    legend = [LegendEntry("99.8% limits", PURPLE, line="solid"), LegendEntry("95% limits", ORANGE_LIMIT, line="dashed"),
+    legend = [LegendEntry("99.8% limits", PURPLE, line="solid"), LegendEntry("95% limits", ORANGE, line="dashed"),
               LegendEntry(f"target {100 * target:.1f}%", GREY, line="solid")]
     if standard is not None:
         legend.append(LegendEntry(f"standard {100 * standard:.0f}%", GREY, line="dotted"))
@@ -85,7 +84,7 @@ def funnel_plot(chart_id: str, points: list[dict], curves: list[dict], target: f
                     y_title=y_label, legend=legend)
     if hidden:
         canvas.band(low - band, low, "#F0F4F5")
-    for level, colour, style in (("998", PURPLE, "solid"), ("95", ORANGE_LIMIT, "dashed")):
+    for level, colour, style in (("998", PURPLE, "solid"), ("95", ORANGE, "dashed")):
         lower, upper = limits[level]
         canvas.line(n, lower, colour, style=style)
         canvas.line(n, upper, colour, style=style)

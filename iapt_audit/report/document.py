@@ -59,6 +59,7 @@ class Table:
     sheet: str | None = None   # Excel sheet name (<= 31 characters), None: web page only
     folded: bool = False       # long tables (worklists, full KPI lists) start folded in the web page
     charts: list[SheetChart] = field(default_factory=list)  # native charts on the table's sheet
+    web: bool = True           # False: workbook and JSON only (series behind charts the page draws)
 
     @property
     def headers(self) -> list[str]:

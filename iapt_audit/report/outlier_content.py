@@ -250,6 +250,8 @@ def _warning_kind(note: str) -> str:
         return "Too little variation for XmR (values stuck at one level): no limits"
     if "ghosted" in note:
         return "A one-month shock left out of the mean and limits"
+    if note.startswith("limits recalculated"):
+        return "Limits recalculated after a sustained shift (every point was special cause)"
     if note.startswith("moving-range screening"):
         return "Screening not applied (it would have left zero-width limits)"
     return note
@@ -274,7 +276,8 @@ def spc_series_table(spc: dict, titles: dict[str, str]) -> Table:
                Column("Lower limit (%)", "percent"), Column("Upper limit (%)", "percent"), Column("Rule"),
                Column("Verdict")]
     columns, rows = _without_empty(columns, rows, ("Name", "Numerator", "Denominator"))
-    return Table("spc-series", "Monthly series behind the SPC charts", columns, rows, sheet="SPC series", folded=True)
+    return Table("spc-series", "Monthly series behind the SPC charts", columns, rows, sheet="SPC series", folded=True,
+                 web=False)
 
 
 def spc_charts(spc: dict, titles: dict[str, str], *, per_measure: int = SPC_CHARTS_PER_MEASURE,
@@ -328,7 +331,7 @@ def funnel_chart_table(entries: list[dict], titles: dict[str, str], figures: Fig
                Column("Rate (%)", "percent"), Column("Lower 99.8% (%)", "percent"), Column("Upper 99.8% (%)", "percent"),
                Column("Lower 95% (%)", "percent"), Column("Upper 95% (%)", "percent"), Column("Target (%)", "percent")]
     return Table("funnel-data", "Funnel charts and the numbers behind them", columns, rows, sheet="Funnel charts",
-                 folded=True, charts=sheet_charts,
+                 folded=True, charts=sheet_charts, web=False,
                  note="Each funnel's limit curves, then its providers; a native chart of each block is beside it.")
 
 
@@ -355,7 +358,7 @@ def spc_chart_table(spc: dict, titles: dict[str, str], charts_drawn: list[Chart]
     columns = [Column("Chart"), Column("Month"), Column("Value (%)", "number"), Column("Mean (%)", "number"),
                Column("Lower limit (%)", "number"), Column("Upper limit (%)", "number"), Column("Verdict")]
     return Table("spc-chart-data", "SPC charts and the series behind them", columns, rows, sheet="SPC charts",
-                 folded=True, charts=sheet_charts)
+                 folded=True, charts=sheet_charts, web=False)
 
 
 GAMING_TESTS = (

@@ -8,6 +8,7 @@ people, but commissioner and regulator reports still show them under disclosure 
 
 from __future__ import annotations
 
+from iapt_audit.dq.findings import BLANK
 from iapt_audit.report.disclosure import Figures
 from iapt_audit.report.document import Column, Section, Table
 
@@ -33,7 +34,7 @@ def section(result, figures: Figures) -> Section:
 def _by_provider(submissions: list[dict], figures: Figures) -> Table:
     by_org: dict[str, dict] = {}
     for entry in submissions:
-        org = by_org.setdefault(entry["OrgIDProv"] or "(blank)", {"read": 0, "selected": 0, "months": set()})
+        org = by_org.setdefault(entry["OrgIDProv"] or BLANK, {"read": 0, "selected": 0, "months": set()})
         org["read"] += 1
         org["selected"] += entry["selected"]
         if entry["month"]:

@@ -31,6 +31,7 @@ class Joined:
 
     def __init__(self):
         self.checks: dict[str, list[tuple[Finding, pd.DataFrame]]] = defaultdict(list)
+        self.run_order: dict[str, int] = {}  # the order the stage ran its checks in (its worklist's)
         self.suite_totals: dict[str, list[pd.Series]] = defaultdict(list)
         self.items, self.kpis, self.referrals, self.reports = [], [], [], []
         self.rules: dict[str, list[dict]] = defaultdict(list)
@@ -38,6 +39,7 @@ class Joined:
         self.reconciliations: list[Reconciliation] = []
         self.code_forms: list[pd.DataFrame] = []
         self.iet_logs = 0
+        self.extras: dict[str, list] = defaultdict(list)  # adjusted, clinicians, publication (issue 18)
         self.submitted: set[str] = set()
         self.birth_dates: set = set()
         self.nhs_numbers: set = set()
@@ -46,6 +48,8 @@ class Joined:
         """One provider's ``result`` (see ``spark.provider.audit_provider``)."""
         data_quality = result["data_quality"]
         worklist = data_quality.worklist
+        for code in worklist["code"].unique():
+            self.run_order.setdefault(code, len(self.run_order))
         for finding in data_quality.checks:
             self.checks[finding.check.code].append((finding, worklist[worklist["code"] == finding.check.code]))
         for code, totals in result["suite_totals"].items():
@@ -66,6 +70,9 @@ class Joined:
             self.reconciliations.append(result["reconciliation"])
             self.code_forms.append(result["code_forms"])
             self.iet_logs += int(result["iet_logs"])
+            for key in ("adjusted", "clinicians", "publication"):
+                if key in result:
+                    self.extras[key].append(result[key])
 
     def totals(self, code: str) -> pd.Series:
         """A suite check's denominator per provider."""
@@ -79,7 +86,8 @@ class Joined:
         taking providers in code order and each provider's in its file order: the pandas engine's
         list whenever a check fails fewer than ``record_cap`` records (the list is then every one)."""
         joined = []
-        for code, parts in self.checks.items():
+        last = len(self.run_order)
+        for code, parts in sorted(self.checks.items(), key=lambda item: self.run_order.get(item[0], last)):
             check = parts[0][0].check
             numerator = sum(f.numerator for f, _ in parts)
             denominator = sum(f.denominator for f, _ in parts)
@@ -184,8 +192,9 @@ class Joined:
 
 
 def sorted_findings(pairs: list[tuple[Finding, pd.DataFrame]]) -> tuple[list[Finding], pd.DataFrame]:
-    """Findings most severe first, then by code (as the pandas stage sorts them), and the worklist."""
-    pairs = sorted(pairs, key=lambda pair: (SEVERITY_RANK[pair[0].check.severity], pair[0].check.code))
+    """Findings most severe first, then by code, and the worklist in the order the checks ran
+    (``pairs``' order), both as the pandas stage gives them."""
     worklists = [w for _, w in pairs if len(w)]
     worklist = pd.concat(worklists, ignore_index=True) if worklists else pd.DataFrame(columns=WORKLIST_COLUMNS)
+    pairs = sorted(pairs, key=lambda pair: (SEVERITY_RANK[pair[0].check.severity], pair[0].check.code))
     return [f for f, _ in pairs], worklist

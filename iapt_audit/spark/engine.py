@@ -33,8 +33,10 @@ from iapt_audit.io.extract import Extract
 from iapt_audit.kpis import ALL_PROVIDERS
 from iapt_audit.model.tables import SUBMISSION_ID
 from iapt_audit.model.thresholds import scales_with_overrides
+from iapt_audit import publication
+from iapt_audit.adjusted import AdjustedHeadlines
 from iapt_audit.audit import AuditResult
-from iapt_audit.kpis import ALL_PROVIDERS
+from iapt_audit.clinician import ClinicianView
 from iapt_audit.pathway import PathwaySettings
 from iapt_audit.reconcile import Reconciliation
 from iapt_audit.period import Period, resolve_period
@@ -66,6 +68,8 @@ def run_audit_spark(source, *, spark=None, period: str | None = None, timer: Sta
     from iapt_audit.reference import NationalReference
 
     timer = timer or StageTimer(show=False)
+    files = publication.benchmark_files(benchmark)
+    published = publication.read_publication(files) if files else None
     if not isinstance(benchmark, NationalReference):
         benchmark = NationalReference.from_files(benchmark) if benchmark else NationalReference.shipped()
     config = config or {}
@@ -74,12 +78,14 @@ def run_audit_spark(source, *, spark=None, period: str | None = None, timer: Sta
                                                      ignore=_codes_for("DQ", ignore))
     rules_config = {k: v for k, v in config.items() if k != "audit"}
     pathway_settings = PathwaySettings.from_config(config)
+    scales = scales_with_overrides(config.get("thresholds"))
     extract, chosen, joined, data_quality = _run(source, spark, period, timer, settings, derive=True,
-                                                 scales=scales_with_overrides(config.get("thresholds")),
+                                                 scales=scales,
                                                  pathway_settings=pathway_settings, rules_config=rules_config,
                                                  rule_select=_codes_for("GM", select),
                                                  rule_ignore=_codes_for("GM", ignore),
-                                                 max_provider_records=max_provider_records)
+                                                 max_provider_records=max_provider_records,
+                                                 published=None if published is None else published[0])
     with timer.stage("kpis and rules: joining providers"):
         kpis = joined.kpi_table()
         rules = joined.rule_results(chosen, rules_config, _codes_for("GM", select), _codes_for("GM", ignore),
@@ -90,7 +96,11 @@ def run_audit_spark(source, *, spark=None, period: str | None = None, timer: Sta
     result = SparkAuditResult(source=extract.source, period=chosen, providers=providers, kpis=kpis,
                               pathways=joined.pathways(pathway_settings), data_quality=data_quality, rules=rules,
                               timings=timer.stages, submissions=submissions, identifiers=joined.identifiers(),
-                              joined_reconciliation=joined.reconciliation())
+                              scales=scales, published_files=files,
+                              joined_reconciliation=joined.reconciliation(),
+                              joined_adjusted=AdjustedHeadlines.joined(joined.extras["adjusted"]),
+                              joined_clinicians=ClinicianView.joined(joined.extras["clinicians"]),
+                              joined_publication=publication.joined(joined.extras["publication"], published, chosen))
     with timer.stage("outliers", rows=len(providers)):
         result.outliers = provider_outliers(kpis, rules, benchmark)
         result.benchmark = {"year": benchmark.year, "source": benchmark.source}
@@ -104,10 +114,25 @@ class SparkAuditResult(AuditResult):
     contacts or NHS Digital fields to reconcile from)."""
 
     joined_reconciliation: Reconciliation | None = None
+    joined_adjusted: AdjustedHeadlines | None = None        # issue 18's three, joined from the providers'
+    joined_clinicians: ClinicianView | None = None
+    joined_publication: publication.PublicationReconciliation | None = None
 
     @property
     def reconciliation(self) -> Reconciliation:
         return self.joined_reconciliation
+
+    @property
+    def adjusted(self) -> AdjustedHeadlines:
+        return self.joined_adjusted
+
+    @property
+    def clinicians(self) -> ClinicianView:
+        return self.joined_clinicians
+
+    @property
+    def publication(self) -> publication.PublicationReconciliation:
+        return self.joined_publication
 
 
 def run_data_quality_spark(source, *, spark=None, period: str | None = None, timer: StageTimer | None = None,
@@ -179,7 +204,10 @@ def _run_on(spark, source, period, timer: StageTimer, settings: DQSettings, *, d
         checks = {check.code: check for check in suite_checks()}
         pairs = []
         for table, expectations in suites.items():
-            for code, expectation in {e["meta"]["code"]: e for e in reversed(expectations)}.items():
+            first = {}  # a check's first expectation names its value column, as in dq.stage
+            for expectation in expectations:
+                first.setdefault(expectation["meta"]["code"], expectation)
+            for code, expectation in first.items():
                 pairs.append(suite_finding(checks[code], failing.get(code, templates[table].iloc[0:0]),
                                            joined.totals(code), expectation, settings, record_cap))
     staged.unpersist()

@@ -50,8 +50,9 @@ def validate_on_spark(frames: dict, suites: dict[str, list[dict]], templates: di
         if table not in frames:
             continue
         frame = frames[table].persist()
-        result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW, "OrgIDProv", RECORD_ID[table]],
-                         "return_unexpected_index_query": False, "partial_unexpected_count": 0}
+        result_format = {"result_format": "COMPLETE", "return_unexpected_index_query": False,
+                         "unexpected_index_column_names": [ROW, "OrgIDProv", RECORD_ID[table]],
+                         "partial_unexpected_count": 0}
         tagged = [{**e, "meta": {**e["meta"], "position": i}} for i, e in enumerate(expectations)]
         batch = whole_frame.get_batch(batch_parameters={"dataframe": frame})
         run = batch.validate(gx.ExpectationSuite(name=table, expectations=tagged), expectation_parameters=parameters,

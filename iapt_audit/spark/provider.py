@@ -6,7 +6,9 @@ pandas engine runs, with the same functions: selection of the latest submissions
 checks (``dq.run_data_quality`` with the suites left out), pathways (``pathway.derive_pathways``),
 KPIs (``kpis.compute_kpis``), each gaming rule's measurement (``Rule.measure``), the monthly
 SPC charts (``outliers.monthly_spc``: each provider's own) and the reconciliation with NHS
-Digital's derived fields (``reconcile.reconcile``). It returns
+Digital's derived fields (``reconcile.reconcile``), the gaming-adjusted headlines
+(``adjusted``), the clinician view (``clinician``) and, given published files, the figures set
+beside them (``publication``). It returns
 what the driver combines (``spark.combine``): everything summed or listed per provider, never a
 decision that needs the other providers (funnels, peer tests, SPC).
 
@@ -28,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from iapt_audit.adjusted import adjusted_headlines
+from iapt_audit.clinician import clinician_sessions, clinician_view
 from iapt_audit.dq import DQSettings, run_data_quality
 from iapt_audit.dq import gx_runner
 from iapt_audit.dq.findings import Providers
@@ -43,9 +47,10 @@ from iapt_audit.outliers import monthly_spc
 from iapt_audit.pathway import PathwaySettings, derive_pathways
 from iapt_audit.reconcile import reconcile
 from iapt_audit.period import Period
+from iapt_audit.publication import publication_figures
 from iapt_audit.rules_engine.catalogue import select_rules
 from iapt_audit.rules_engine.settings import limits_for, rule_sections
-from iapt_audit.selection import select_submissions
+from iapt_audit.selection import RecordKeys, ordered_submissions, select_submissions
 from iapt_audit.spark.envelope import ROW, envelope_frame, envelopes, opened
 
 # the referral items the driver keeps: what the report's distributions read (report.distributions)
@@ -74,6 +79,7 @@ class ProviderTask:
     rules_config: dict = field(default_factory=dict)
     rule_select: tuple = ()
     rule_ignore: tuple = ()
+    published: pd.DataFrame | None = None  # publication.read_publication's rows (--benchmark files)
 
 
 def provider_function(task: ProviderTask):
@@ -101,8 +107,9 @@ def audit_provider(task: ProviderTask, org, tables: dict[str, pd.DataFrame]) -> 
     """Everything one provider contributes, by kind: ``result`` (a dict of per-provider results)
     and ``gx:<table>`` (the GX frame of each table the suites check)."""
     extract = _provider_extract(task, org, tables)
-    selection = select_submissions(extract)
-    history = history_verdicts(extract, selection.submissions, task.settings.wants)
+    keys = RecordKeys(extract.tables)  # as read_and_select: history first, then selection
+    history = history_verdicts(extract, ordered_submissions(extract.submissions), task.settings.wants, keys)
+    selection = select_submissions(extract, keys=keys)
     latest, latest_rows = _without_row(selection.latest)
     distinct, _ = _without_row(selection.distinct)
     pathways = derive_pathways(distinct, task.scales or None, task.pathway_settings) if task.derive else None
@@ -127,8 +134,16 @@ def audit_provider(task: ProviderTask, org, tables: dict[str, pd.DataFrame]) -> 
         result["rules"] = _rule_measurements(task, pathways)
         result["referrals"] = pathways.referrals[[c for c in DRIVER_COLUMNS if c in pathways.referrals]]
         result["code_forms"], result["iet_logs"] = pathways.code_forms, pathways.iet_logs
-        result["monthly"] = monthly_spc(pathways, task.period)
+        in_force = {e.code: (e.rule, limits_for(e.rule, rule_sections(task.rules_config).get(e.code)))
+                    for e in select_rules(task.rule_select or None, task.rule_ignore or None)}
+        result["monthly"] = monthly_spc(pathways, task.period, rules=in_force, scales=task.scales or None)
         result["reconciliation"] = reconcile(pathways)
+        # issue 18: adjusted headlines, the clinician view and the figures set beside the publication
+        result["adjusted"] = adjusted_headlines(pathways, task.period, in_force, task.scales or None)
+        result["clinicians"] = clinician_view(pathways, task.period, clinician_sessions(distinct, pathways), in_force,
+                                              task.scales or None)
+        if task.published is not None:
+            result["publication"] = publication_figures(pathways, task.period, task.published)
     outputs["result"] = result
     return outputs
 

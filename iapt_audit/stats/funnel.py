@@ -133,18 +133,19 @@ class Funnel:
 
     def outliers(self, level: float = 99.8) -> pd.DataFrame:
         """Per group: value, limits at its own denominator, and flag "high"/"low"/None."""
-        lower, upper = self.limits(self.denominator.to_numpy(), level)
-        flag = np.where(self.value > upper, "high", np.where(self.value < lower, "low", None))
-        return pd.DataFrame({
-            "numerator": self.numerator, "denominator": self.denominator, "value": self.value,
-            "z": self.z, "lower": lower, "upper": upper,
-            "flag": pd.Series(flag, index=self.numerator.index, dtype=object)}, index=self.numerator.index)
+        return self.judge(self.numerator, self.denominator, level)
 
-    def chart_denominators(self, points: int = 100) -> np.ndarray:
-        """A log-spaced grid of N covering the groups' denominators, for drawing the curves."""
-        low = max(1.0, float(self.denominator.min()) / 2)
-        high = float(self.denominator.max()) * 1.1
-        return np.unique(np.round(np.geomspace(low, high, points)))
+    def judge(self, numerators: pd.Series, denominators: pd.Series, level: float = 99.8) -> pd.DataFrame:
+        """Any groups (numerators and denominators sharing an index), fitted here or not (a peer or
+        national funnel judging others): value, z, limits at each denominator and flag."""
+        value = numerators / denominators
+        lower, upper = self.limits(denominators.to_numpy(), level)
+        flag = np.where(value > upper, "high", np.where(value < lower, "low", None))
+        with np.errstate(divide="ignore", invalid="ignore"):  # z is 0/0 only at a target of exactly 0 or 1
+            z = self.z_of(value.to_numpy(), denominators.to_numpy())
+        return pd.DataFrame({"numerator": numerators, "denominator": denominators, "value": value, "z": z,
+                             "lower": lower, "upper": upper,
+                             "flag": pd.Series(flag, index=numerators.index, dtype=object)}, index=numerators.index)
 
 
 def _z_for(level: float) -> float:

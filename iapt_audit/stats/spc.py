@@ -34,14 +34,31 @@ What this adds to the package's arithmetic, because real monthly data broke it (
 - **Never zero-width limits.** When screening would drop every non-zero moving range (one
   dip in a series otherwise stuck at 100 %), the limits would collapse to the mean and flag
   every point: screening is then not applied, and the result says so.
-- **Too little variation for XmR.** When more than half the month-to-month changes are zero
-  (values stuck at a bound such as 0 % or 100 %, or a constant series), the data are not the
-  continuous measurements XmR assumes: no limits are drawn, no special cause is called, and the
-  warning says why. A P-chart or a funnel suits such data better.
+- **Too little variation for XmR.** A constant series, or one stuck at a bound of the measure
+  (more than half its months within 2 points of 0 % or 100 % and more than half its
+  month-to-month changes zero), is not the continuous measurement XmR assumes: no limits are drawn, no special cause
+  is called, and the warning says why (a P-chart or a funnel suits such data better). A step
+  between two levels is not this: it is a change, and XmR shows it.
 - **A one-month shock.** When every point would be special cause because one isolated month
   (outside the limits, with screened moving ranges on both sides) pulled the mean away from all
   the others, that month is left out of the mean and limits ("ghosted", as MDC's tools allow)
   and the notes say so. A sustained trend or shift is left as it is: that is a real change.
+- **A sustained shift: limits recalculated.** When every point would still be special cause
+  and one change point splits the series into two parts of at least ``MIN_PART`` (5) points
+  each, both with variation for XmR, the limits are recalculated from that point, as Making Data
+  Count advises when a sustained shift shows a new process, and drawn exactly as a rebase the
+  user gives (a new limits period); the notes say "limits recalculated at YYYY-MM after a
+  sustained shift". The change point is the split that minimises the pooled within-part sum of
+  squared deviations from each part's mean (least-squares, the earliest on a tie), so it is
+  reproducible. Five points: "useful limits may be constructed with as few as five or six
+  values" (Wheeler, *Understanding Variation*, p. 60, quoted in NHSRplotthedots' vignette "How
+  many points are required for robust control limits?"); such limits are trial limits and the
+  notes say so. It is not made when every point of either part belongs to a trend (a part that
+  is still rising or falling is no settled process to draw limits round: a steady rise through
+  the whole series is one change, not two processes), nor when it would leave every point special
+  cause, nor when the user gave a rebase. ``recalculate_at_shift=False`` turns it off: the
+  audit's own months (``outliers.monthly_spc``) look for exactly such a shift (a change in
+  coding), which must stay special cause rather than become the new process.
 - **Bounded measures.** ``bounds`` (``(0, 100)`` for a percentage) clip every limit.
 - **Rebasing.** ``rebase`` dates start a new limits period (its own mean and limits) as
   NHSRplotthedots' ``ptd_rebase`` does; runs do not cross a rebase either.
@@ -62,6 +79,8 @@ LIMIT = 2.66
 NEAR = 2 * LIMIT / 3
 SCREEN = 3.267
 SHORT_SERIES = 13
+MIN_PART = 5  # fewest points on each side of an automatic recalculation of the limits (Wheeler)
+NEAR_BOUND = 0.02  # share of a bounded measure's range counted as "at the bound" (2 points of 0-100 %)
 RULES = ("outside_limits", "trend", "two_of_three", "shift")
 DIRECTIONS = {"increase": 1, "decrease": -1, "neutral": 0}
 LIMIT_COLUMNS = ("centre", "lower", "upper", "lower_near", "upper_near")
@@ -113,7 +132,9 @@ class XmrResult:
     def to_dict(self) -> dict:
         """JSON-ready form, points as parallel lists (compact for many series)."""
         pts = self.points
-        phases = pts.groupby("phase", sort=True).first()
+        phase = pts["phase"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, phase[1:] != phase[:-1]])
+        dates = [_label(d) for d in pts.index.tolist()]
         return {
             "centre": _num(self.centre), "amr": _num(self.amr),
             "lower": _num(self.lower), "upper": _num(self.upper),
@@ -121,12 +142,11 @@ class XmrResult:
             "run_length": self.run_length, "improvement": self.improvement, "warning": self.warning,
             "notes": list(self.notes), "gaps": list(self.gaps), "flat": self.flat, "screened": self.screened,
             "target": self.target, "assurance": self.assurance, "variation": self.variation,
-            "phases": [{"start": _label(pts.index[pts["phase"] == phase][0]),
-                        **{c: _num(row[c]) for c in LIMIT_COLUMNS}} for phase, row in phases.iterrows()],
+            "phases": [{"start": dates[i], **{c: _num(pts[c].iat[i]) for c in LIMIT_COLUMNS}} for i in starts],
             "points": {
-                "date": [_label(d) for d in pts.index.tolist()],
-                "value": [float(v) for v in pts["value"]],
-                "phase": pts["phase"].astype(int).tolist(),
+                "date": dates,
+                "value": pts["value"].astype(float).tolist(),
+                "phase": phase.astype(int).tolist(),
                 "rule": [r if isinstance(r, str) else None for r in pts["rule"]],
                 "point_type": pts["point_type"].tolist(),
             },
@@ -135,7 +155,7 @@ class XmrResult:
 
 def xmr(values, dates=None, run_length: int = 7, screen_outliers: bool = True,
         improvement: str = "neutral", *, bounds: tuple[float, float] | None = None,
-        target: float | None = None, rebase=None) -> XmrResult:
+        target: float | None = None, rebase=None, recalculate_at_shift: bool = True) -> XmrResult:
     """XmR chart of ``values`` (in time order, or ordered by ``dates``); missing values skipped.
 
     ``dates``: one per value; monthly dates ("2024-04", "2024-04-01", timestamps) give a calendar
@@ -143,7 +163,9 @@ def xmr(values, dates=None, run_length: int = 7, screen_outliers: bool = True,
     and types the points (improvement / concern, or neutral high / low). ``bounds``: the range
     the measure can take (``(0, 100)`` for a percentage), which clips the limits. ``target``: a
     standard in the values' units, for the assurance. ``rebase``: dates at which new limits
-    start. Raises ValueError for fewer than 2 values or an unknown direction.
+    start. ``recalculate_at_shift``: recalculate the limits at a sustained shift that made every
+    point special cause (module docstring); off where the shift itself is the finding sought.
+    Raises ValueError for fewer than 2 values or an unknown direction.
     """
     if improvement not in DIRECTIONS:
         raise ValueError(f"improvement must be one of {', '.join(DIRECTIONS)}, not {improvement!r}")
@@ -178,7 +200,33 @@ def xmr(values, dates=None, run_length: int = 7, screen_outliers: bool = True,
                                                   "shock that otherwise made every point special cause"])
         if not retry.special_cause.all():
             return retry
+    if recalculate_at_shift and not rebase_at.any():
+        change = _change_point(y)
+        trend = result.points["trend"].to_numpy()
+        if change is not None and not trend[:change].all() and not trend[change:].all():
+            when = _month_text(months[change]) if months is not None else f"point {change + 1}"
+            new_phase = np.zeros(len(y), bool)
+            new_phase[change] = True
+            retry = _chart(*args, new_phase, new_phase & False, [f"limits recalculated at {when} after a sustained shift"])
+            both_have_limits = retry.points.groupby("phase")["lower"].first().notna().all()
+            if both_have_limits and not retry.special_cause.all():
+                return retry
     return result
+
+
+def _change_point(y: np.ndarray) -> int | None:
+    """The index where a second limits period would start: the split into two parts of at least
+    ``MIN_PART`` points that minimises the pooled sum of squared deviations from each part's mean
+    (the first such split on a tie); None when the series is shorter than ``2 × MIN_PART``."""
+    n = y.size
+    if n < 2 * MIN_PART:
+        return None
+    split = np.arange(MIN_PART, n - MIN_PART + 1)          # first index of the second part
+    total, squares = np.cumsum(y), np.cumsum(y * y)
+    left = squares[split - 1] - total[split - 1] ** 2 / split
+    right_n = n - split
+    right = (squares[-1] - squares[split - 1]) - (total[-1] - total[split - 1]) ** 2 / right_n
+    return int(split[np.argmin(np.round(left + right, 9))])  # rounding: float noise never breaks a tie
 
 
 def _chart(series, months, run_length, screen_outliers, improvement, bounds, target, new_phase, ghost,
@@ -209,10 +257,10 @@ def _chart(series, months, run_length, screen_outliers, improvement, bounds, tar
         centre = float(y[mine & ~ghost].mean()) if (mine & ~ghost).any() else float(y[mine].mean())
         ranges = moving_range[mine & ~shock_ranges]
         ranges = ranges[np.isfinite(ranges)]
-        amr, flat, screened = _average_moving_range(ranges, screen_outliers)
+        amr, flat, screened = _average_moving_range(ranges, y[mine & ~ghost], screen_outliers, bounds)
         amrs.append(amr)
         flats.append(flat)
-        unscreened.append(screen_outliers and not screened)
+        unscreened.append(screen_outliers and not screened and not flat)
         limits["centre"][mine] = centre
         if not flat:
             for column, width in (("lower", -LIMIT), ("upper", LIMIT), ("lower_near", -NEAR), ("upper_near", NEAR)):
@@ -243,10 +291,10 @@ def _chart(series, months, run_length, screen_outliers, improvement, bounds, tar
 
     last = phase == phase[-1]
     if flats[-1]:
-        changes = moving_range[last & np.isfinite(moving_range)]
-        notes.append(f"too little variation for XmR: {int((changes == 0).sum())} of {changes.size} "
-                     "month-to-month changes are zero, so no limits are drawn and no special cause is "
-                     "called (values stuck at one level, such as 0% or 100%, suit a funnel or P-chart)")
+        values, counts = np.unique(y[last], return_counts=True)
+        notes.append(f"too little variation for XmR: {int(counts.max())} of {int(last.sum())} months at "
+                     f"{values[counts.argmax()]:g}, so no limits are drawn and no special cause is called "
+                     "(values stuck at one level, such as 0% or 100%, suit a funnel or P-chart)")
     if any(unscreened):
         notes.append("moving-range screening was not applied: it would have removed every non-zero "
                      "moving range and left zero-width limits")
@@ -274,12 +322,14 @@ def _chart(series, months, run_length, screen_outliers, improvement, bounds, tar
                      not unscreened[-1], None if target is None else float(target), assurance)
 
 
-def _average_moving_range(ranges: np.ndarray, screen: bool) -> tuple[float, bool, bool]:
-    """(AMR, too little variation, screening applied) for one limits period's moving ranges."""
+def _average_moving_range(ranges: np.ndarray, values: np.ndarray, screen: bool,
+                          bounds: tuple[float, float] | None) -> tuple[float, bool, bool]:
+    """(AMR, too little variation, screening applied) for one limits period's moving ranges and
+    values (see ``_stuck``)."""
     if ranges.size == 0:
         return float("nan"), True, False
     amr = float(ranges.mean())
-    if np.median(ranges) == 0:  # more than half the changes are nil: not XmR data
+    if _stuck(values, ranges, bounds):
         return amr, True, False
     if not screen:
         return amr, False, False
@@ -287,6 +337,20 @@ def _average_moving_range(ranges: np.ndarray, screen: bool) -> tuple[float, bool
     if kept.size == 0 or not (kept > 0).any():
         return amr, False, False  # screening would leave zero-width limits: do not screen
     return float(kept.mean()), False, True
+
+
+def _stuck(values: np.ndarray, ranges: np.ndarray, bounds: tuple[float, float] | None) -> bool:
+    """Too little variation for XmR: a constant series, or one stuck at a bound of the measure
+    (more than half its months within ``NEAR_BOUND`` of the range from 0 % or 100 %, and more
+    than half its month-to-month changes zero: 98, 99, 99, 99, 98 … in whole points). A step
+    between two levels away from a bound, or values alternating, is variation XmR should show."""
+    if not (ranges > 0).any():
+        return True
+    if bounds is None or np.median(ranges) > 0:
+        return False
+    near = NEAR_BOUND * (bounds[1] - bounds[0])
+    at_bound = (values <= bounds[0] + near) | (values >= bounds[1] - near)
+    return bool(at_bound.sum() * 2 > values.size)
 
 
 def _isolated_shocks(result: XmrResult) -> np.ndarray:
@@ -307,6 +371,9 @@ def _months(index: pd.Index) -> np.ndarray | None:
     not dates (then the series is taken as consecutive)."""
     if pd.api.types.is_numeric_dtype(index.dtype):
         return None
+    text = [str(v) for v in index]
+    if all(len(t) >= 7 and t[4] == "-" and t[:4].isdigit() and t[5:7].isdigit() for t in text):
+        return np.array([int(t[:4]) * 12 + int(t[5:7]) - 1 for t in text], dtype="int64")  # "2024-04(-01)"
     try:
         stamps = pd.to_datetime(pd.Index([str(v) for v in index]) if not
                                 pd.api.types.is_datetime64_any_dtype(index.dtype) else index, format="mixed")

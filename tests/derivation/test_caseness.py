@@ -63,3 +63,23 @@ def test_unpaired_anxiety_score_follows_the_descriptor_measure(tmp_path):
                      scores=[{"CodedAssToolType": "445552006", "PersScore": 20, "AssToolCompDate": "2024-04-20"}])
     row = derive(tmp_path, tables).loc["SOCIAL"]
     assert row["Caseness_Flag"] and not row["NotCaseness_Flag"]
+
+
+def test_v21_measures_without_a_source_decide_nothing(tmp_path):
+    """v2.1's ADSMs: IBS-SSS and PHQ-15 have caseness cut-offs in [G21] §7.4; BIQ has none and the
+    Chalder Fatigue Questionnaire has neither a code nor cut-offs (model.thresholds): nothing is
+    invented, so their outcome rests on PHQ-9 (BIQ) or falls back to GAD-7 (CFQ)."""
+    from iapt_audit.model.thresholds import SCALES
+
+    assert SCALES["IBS_SSS"].caseness == 75 and SCALES["PHQ15"].caseness == 10
+    assert SCALES["BIQ"].caseness is None and SCALES["BIQ"].reliable_change is None
+    assert "CFQ" not in SCALES
+    two = [{"date": "2024-04-20", "phq": 5, "gad": 12}, {"date": "2024-05-20", "phq": 4, "gad": 5}]
+    body_image = [{"CodedAssToolType": "1128221000000100", "PersScore": v, "AssToolCompDate": d}
+                  for v, d in ((80, "2024-04-20"), (20, "2024-05-20"))]
+    rows = derive(tmp_path, merge(pathway("FATIGUE", two, descriptor="G93.3"),
+                                  pathway("BDD", two, descriptor="83482000", scores=body_image)))
+    assert rows.loc["FATIGUE", "DescriptorADSM"] == "CFQ" and rows.loc["FATIGUE", "ADSM"] == "GAD7"
+    assert rows.loc["FATIGUE", "Caseness_Flag"] and rows.loc["FATIGUE", "Recovery_Flag"]  # GAD-7 12 -> 5
+    assert rows.loc["BDD", "ADSM"] == "BIQ"
+    assert not rows.loc["BDD", "Caseness_Flag"] and not rows.loc["BDD", "NotCaseness_Flag"]  # BIQ has no cut-off

@@ -66,8 +66,6 @@ def test_underscored_table_names_read_as_the_same_tables():
     assert recovery(basis) == (1, 1)
 
 
-@pytest.mark.xfail(reason="issue 13 (the lead's reader/selection work): a header provider with no records "
-                          "is not yet listed among the audited providers", strict=False)
 def test_orgid_provider_column_is_read_and_both_header_providers_audited():
     _, findings, k, _ = totals("orgid_provider_column")
     assert k["Count_FinishedCourseTreatment"] == 1

@@ -36,7 +36,11 @@ def tied_tables():
         {"date": "2024-05-20", "phq": 5, "gad": 4}],
         scores=[{"CodedAssToolType": "720433000", "PersScore": 20, "AssToolCompDate": "2024-04-10",
                  "AssToolCompTime": "08:00:00"}])
-    return merge(late, ids, referral_score)
+    logs = {"IDS205InternetTherLog": [
+        {"ServiceRequestId": ref, "StartDateIntEnabledTherLog": "2024-04-12", "EndDateIntEnabledTherLog": end,
+         "IntEnabledTherProg": "SilverCloud", "DurationIntEnabledTher": "30", "CarePersLocalId": "T1"}
+        for ref, end in (("ID_WINS", "2024-04-20"), ("ID_WINS", "2024-04-20"), ("LATE_WINS", "2024-05-01"))]}
+    return merge(late, ids, referral_score, logs)
 
 
 def test_same_day_scores_are_ordered_by_time_then_identifier(tmp_path):

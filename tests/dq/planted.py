@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from builders import GAD7, PHQ9, write_extract
+from iapt_audit.dq.findings import BLANK
 
 PERIOD = "2024-04-01:2025-03-31"
 SPIN = "445552006"
@@ -128,6 +129,8 @@ def defect_tables() -> dict[str, list]:
           referral("R-DQ010b", received="2005-01-01", discharged="2009-01-01"),
           referral("R-DQ011", received="2024-05-01", discharged="2025-05-01"),
           referral("R-DQ012", discharged=closed, OrgIDProv="RX1X"),
+          # an NHS number (test range, check digit 5 worked by hand) typed into LocalPatientId
+          referral("R-DQ113", discharged=closed, LocalPatientId="999 000 1235"),
           referral("R-DQ013", discharged=closed, OrgIDComm="12345678")]
     # contacts hosted by H1 (discharged 2025-03-01) are assessments, so no pathway changes
     C += [contact(None, "H1", "2024-05-01"),
@@ -195,21 +198,21 @@ def defect_tables() -> dict[str, list]:
 
 # check -> record IDs that fail in the planted extract (all checks pass in the clean one)
 EXPECTED = {
-    "DQ001": {"(blank)"}, "DQ002": {"R-DQ002"}, "DQ003": {"R-DQ003"}, "DQ004": {"R-DQ004"},
+    "DQ001": {BLANK}, "DQ002": {"R-DQ002"}, "DQ003": {"R-DQ003"}, "DQ004": {"R-DQ004"},
     "DQ005": {"R-DQ005"}, "DQ006": {"R-DQ006"}, "DQ007": {"R-DQ007"}, "DQ008": {"R-DQ008"},
     "DQ009": {"R-DQ009"}, "DQ010": {"R-DQ010", "R-DQ010b"}, "DQ011": {"R-DQ011"},
     "DQ012": {"R-DQ012"}, "DQ013": {"R-DQ013"},
-    "DQ020": {"(blank)"}, "DQ021": {"C-DQ021"}, "DQ022": {"C-DQ022"}, "DQ023": {"C-DQ023"},
+    "DQ020": {BLANK}, "DQ021": {"C-DQ021"}, "DQ022": {"C-DQ022"}, "DQ023": {"C-DQ023"},
     "DQ024": {"C-DQ024"}, "DQ025": {"C-DQ025"}, "DQ026": {"C-DQ026"}, "DQ027": {"C-DQ027"},
     "DQ028": {"C-DQ028"}, "DQ029": {"C-DQ029"}, "DQ030": {"C-DQ030"}, "DQ031": {"C-DQ031"},
     "DQ032": {"C-DQ032"},
-    "DQ040": {"(blank)"}, "DQ041": {"A-DQ041"}, "DQ042": {"A-DQ042"}, "DQ043": {"A-DQ043"},
-    "DQ050": {"(blank)"}, "DQ051": {"R-DQ051"}, "DQ052": {"R-DQ052"},
-    "DQ060": {"(blank)"}, "DQ061": {"S-DQ061"}, "DQ062": {"S-DQ062"}, "DQ063": {"S-DQ063"},
+    "DQ040": {BLANK}, "DQ041": {"A-DQ041"}, "DQ042": {"A-DQ042"}, "DQ043": {"A-DQ043"},
+    "DQ050": {BLANK}, "DQ051": {"R-DQ051"}, "DQ052": {"R-DQ052"},
+    "DQ060": {BLANK}, "DQ061": {"S-DQ061"}, "DQ062": {"S-DQ062"}, "DQ063": {"S-DQ063"},
     "DQ064": {"S-DQ064", "S-DQ064b"}, "DQ065": {"S-DQ065"}, "DQ066": {"S-DQ066"},
-    "DQ070": {"(blank)"}, "DQ071": {"A-DQ071"}, "DQ072": {"A-DQ072"}, "DQ073": {"A-DQ073"},
+    "DQ070": {BLANK}, "DQ071": {"A-DQ071"}, "DQ072": {"A-DQ072"}, "DQ073": {"A-DQ073"},
     "DQ074": {"A-DQ074", "A-DQ074b"},
-    "DQ080": {"(blank)"}, "DQ081": {"P-DQ081"}, "DQ082": {"P-DQ082"}, "DQ083": {"P-DQ083"},
+    "DQ080": {BLANK}, "DQ081": {"P-DQ081"}, "DQ082": {"P-DQ082"}, "DQ083": {"P-DQ083"},
     "DQ084": {"P-DQ084", "P-DQ084b"},
     "DQ090": {"P-DQ090"}, "DQ091": {"P-DQ091"},
     "DQ100": {"C-DQ100"}, "DQ101": {"C-DQ101"}, "DQ102": {"C-DQ102"}, "DQ103": {"A-DQ103"},
@@ -220,6 +223,7 @@ EXPECTED = {
     "DQ109": {"R-DQ109", "R-DQ011"},
     "DQ110": {"R-DQ110"}, "DQ111": {"R-DQ111"},
     "DQ112": {"C-DQ112", "P-DQ112"},
+    "DQ113": {"R-DQ113"},
 }
 
 

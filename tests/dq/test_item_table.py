@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from builders import write_extract
+from iapt_audit.kpis import ALL_PROVIDERS
 from iapt_audit.dq.item_table import item_table
 from iapt_audit.io.extract import read_extract
 
@@ -57,7 +58,7 @@ def test_nhs_number_check_digit(items):
 
 
 def test_all_row_and_percentages(items):
-    row = items.loc[("ALL", "IDS101Referral", "EndCode")]
+    row = items.loc[(ALL_PROVIDERS, "IDS101Referral", "EndCode")]
     assert int(row["denominator"]) == 5
     assert row["missing_percent"] == pytest.approx(40.0)
     assert row["valid_percent"] == pytest.approx(20.0)
@@ -70,6 +71,6 @@ def test_provider_code_format_valid_and_invalid(tmp_path):
     pd.DataFrame({"OrgIDProv": ["RX1", "RX1", "R-1!"], "LocalPatientId": ["P1", "P2", "P3"]}).to_csv(
         tmp_path / "IDS001MPI.csv", index=False)
     table = item_table(read_extract(tmp_path, identifiers=True)).set_index(["OrgIDProv", "table", "item"])
-    assert counts(table, "IDS001MPI", "OrgIDProv", org="ALL") == {
+    assert counts(table, "IDS001MPI", "OrgIDProv", org=ALL_PROVIDERS) == {
         "denominator": 3, "valid": 2, "other": 0, "default": 0, "invalid": 1, "missing": 0}
     assert counts(table, "IDS001MPI", "OrgIDProv", org="R-1!")["invalid"] == 1

@@ -165,31 +165,24 @@ def _one_line_error(result, *parts):
         assert part in line, line
 
 
-def test_a_record_naming_no_submission_is_refused(tmp_path):
+DAMAGE = [
+    # (table, 0-based record, column, new value, message); the error names the file row (record + 2)
+    ("IDS201CareContact", 3, "UniqueSubmissionID", "4040", "names a submission that IDS000Header does not have"),
+    ("IDS607CodedScoreAssessmentAct", 0, "UniqueSubmissionID", "1000", "names a submission that IDS000Header does not have"),
+    ("IDS000Header", 4, "UniqueSubmissionID", "1003", "on two different header rows"),  # August claims May's
+    ("IDS000Header", 1, "UniqueSubmissionID", "1001", "on two different header rows"),
+    ("IDS101Referral", 2, "OrgIDProv", "RYY", "not the provider its submission's IDS000Header names"),
+    ("IDS202CareActivity", 5, "OrgIDProv", "RX2", "not the provider its submission's IDS000Header names"),
+]
+
+
+@pytest.mark.parametrize("table, record, column, value, message", DAMAGE, ids=lambda v: str(v)[:20])
+def test_records_that_cannot_be_attributed_are_refused(tmp_path, table, record, column, value, message):
     folder = write_warehouse(tmp_path / "w", story())
-    contacts = pd.read_csv(folder / "IDS201CareContact.csv", dtype=str)
-    contacts.loc[3, "UniqueSubmissionID"] = "4040"
-    contacts.to_csv(folder / "IDS201CareContact.csv", index=False)
-    _one_line_error(_run(folder, tmp_path), "IDS201CareContact.csv", "column UniqueSubmissionID", "row 5",
-                    "names a submission that IDS000Header does not have")
-
-
-def test_one_identifier_on_two_different_headers_is_refused(tmp_path):
-    folder = write_warehouse(tmp_path / "w", story())
-    header = pd.read_csv(folder / "IDS000Header.csv", dtype=str)
-    header.loc[4, "UniqueSubmissionID"] = "1003"  # August now claims May's identifier
-    header.to_csv(folder / "IDS000Header.csv", index=False)
-    _one_line_error(_run(folder, tmp_path), "IDS000Header.csv", "column UniqueSubmissionID", "row 6",
-                    "on two different header rows")
-
-
-def test_a_header_over_another_providers_records_is_refused(tmp_path):
-    folder = write_warehouse(tmp_path / "w", story())
-    referrals = pd.read_csv(folder / "IDS101Referral.csv", dtype=str)
-    referrals.loc[2, "OrgIDProv"] = "RYY"
-    referrals.to_csv(folder / "IDS101Referral.csv", index=False)
-    _one_line_error(_run(folder, tmp_path), "IDS101Referral.csv", "column OrgIDProv", "row 4",
-                    "not the provider its submission's IDS000Header names")
+    frame = pd.read_csv(folder / f"{table}.csv", dtype=str)
+    frame.loc[record, column] = value
+    frame.to_csv(folder / f"{table}.csv", index=False)
+    _one_line_error(_run(folder, tmp_path), f"{table}.csv", f"column {column}", f"row {record + 2}", message)
 
 
 def test_a_submission_without_a_header_is_refused(tmp_path):

@@ -36,7 +36,7 @@ def test_printed_providers_are_the_flagged_ones(run_2019_20):
     result, written = run_2019_20
     (funnel,) = written["funnels"]
     flagged = {code for code, p in funnel["providers"].items() if p["flag"]}
-    printed = set(re.findall(r"^\s+(?:high|low)\s+(\S+)", result.output, flags=re.M))
+    printed = set(re.findall(r"^\s+(?:better|worse) than expected\s+(\S+)", result.output, flags=re.M))
     assert printed <= flagged and len(printed) == min(len(flagged), 10)
     for code in printed:
         assert funnel["providers"][code]["name"][:45] in result.output   # names are cut at 45

@@ -3,10 +3,13 @@
 import gzip
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iapt_audit.errors import InputError
 from iapt_audit.io.published import measure_named, read_annual_main, read_monthly, read_published
@@ -163,3 +166,74 @@ def test_monthly_inputs_a_user_can_get_wrong(tmp_path):
     broken.write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(InputError, match="damaged or not a real .zip file"):
         read_published([broken])
+
+
+# ---------------------------------------------------------------------------- issue 15 kind 10
+
+ONE_CODE_TWO_ROWS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "cases" / "comparison"
+                     / "published_annual_one_code_two_rows")
+
+
+def test_one_code_on_two_rows_is_summed_with_a_note_never_first_row_wins():
+    if not ONE_CODE_TWO_ROWS.is_dir():
+        pytest.skip("shared case not found")
+    data = read_published([ONE_CODE_TWO_ROWS], ["recovery"])
+    taj = data[(data["org_code"] == "TAJ") & (data["org_type"] == "Provider")]
+    assert len(taj) == 1
+    # (60 + 640) / ((300 - 30) + (1200 - 120)) = 700 / 1,350 = 51.9 %
+    assert (taj["numerator"].iloc[0], taj["denominator"].iloc[0]) == (700, 1350)
+    assert pd.isna(taj["published"].iloc[0])  # a published 22 % or 59 % belongs to one row only
+    [note] = [n for n in data.attrs["notices"] if "TAJ" in n]
+    assert "DUDLEY AND WALSALL" in note and "BLACK COUNTRY" in note and "summed" in note
+
+
+def test_the_merged_provider_sits_inside_its_funnel_limits():
+    if not ONE_CODE_TWO_ROWS.is_dir():
+        pytest.skip("shared case not found")
+    from iapt_audit.outliers import analyse_published
+
+    result = analyse_published([ONE_CODE_TWO_ROWS], measures=["recovery"])
+    [funnel] = result["funnels"]
+    taj = funnel["providers"]["TAJ"]
+    assert round(100 * taj["value"], 1) == 51.9 and not taj["flag"]
+    assert any("TAJ" in note for note in result["notes"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(parts=st.lists(st.tuples(st.integers(20, 400), st.integers(0, 19), st.integers(0, 20)), min_size=1,
+                      max_size=4), repeat=st.booleans())
+def test_repeated_codes_are_summed_and_identical_rows_counted_once(tmp_path_factory, parts, repeat):
+    """Any split of one organisation over rows: the counts are the rows' sums; a row repeated with
+    the same counts under another name (a listing, not a merger) is counted once."""
+    rows = [f"Provider,TAJ,NAME {i},Total,Total,NULL,{f},{n},{r}" for i, (f, n, r) in enumerate(parts)]
+    if repeat:
+        f, n, r = parts[0]
+        rows.append(f"Provider,TAJ,ANOTHER NAME,Total,Total,NULL,{f},{n},{r}")
+    others = [f"Provider,P{i:02d},P{i},Total,Total,NULL,100,10,45" for i in range(3)]
+    path = tmp_path_factory.mktemp("merge") / "psych-ther-ann-rep-csv-2021-22-main.csv"
+    path.write_text("OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment,"
+                    "Count_NotAtCaseness,Count_Recovery\n" + "\n".join(rows + others) + "\n")
+    data = read_published([path], ["recovery"])
+    taj = data[data["org_code"] == "TAJ"]
+    distinct = list(dict.fromkeys(parts))  # rows repeating the same counts are one organisation listed twice
+    assert len(taj) == 1
+    assert taj["numerator"].iloc[0] == sum(r for _, _, r in distinct)
+    assert taj["denominator"].iloc[0] == sum(f - n for f, n, _ in distinct)
+    assert any("TAJ" in n for n in data.attrs["notices"]) == (len(distinct) > 1)
+
+
+def test_a_measure_the_files_do_not_carry_says_which_they_carry_and_where(tmp_path):
+    path = tmp_path / "nhs-talking-therapies-monthly-2024-06.csv"
+    path.write_text(MONTHLY_HEAD + "".join(f"2024-06-01,2024-06-30,Provider,all,all,P01,ONE,{m},x,{v}\n"
+                                           for m, v in (("M191", 40), ("M076", 100), ("M179", 10))))
+    with pytest.raises(InputError, match="no file given carries the measure wait_6_weeks") as err:
+        read_published([path], ["wait_6_weeks"])
+    assert err.value.column == "--measure"
+    assert "recovery (nhs-talking-therapies-monthly-2024-06.csv)" in err.value.fix
+    from click.testing import CliRunner
+
+    from iapt_audit.cli import main
+
+    result = CliRunner().invoke(main, ["outliers", str(path), "--measure", "M053", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "carries the measure wait_6_weeks" in result.output and "the files carry: recovery" in result.output

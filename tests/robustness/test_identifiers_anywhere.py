@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from bad_input_cases import CONTACT, PERIOD, REF, _frame, _path, base_extract
 from iapt_audit.cli import main
 from iapt_audit.identifiers import WITHHELD, IdentifierMask, nhs_number_valid
+from iapt_audit.report.csv_cells import PLAIN_NUMBER, inert_cells
 
 BIRTH = "1971-02-28"
 MPI_NHS, TYPED_NHS, POSTCODE = "9990000018", "9990000026", "LS1 4AP"
@@ -177,19 +179,28 @@ def test_check_csvs_carry_no_live_formula(tmp_path):
     assert "'=HYPERLINK(\"http://evil\",\"x\")" in cells and "'-2+3" in cells and "'+1+2" in cells
 
 
-def test_a_provider_coded_all_keeps_its_own_kpis_beside_the_national_total(tmp_path):
+@settings(max_examples=80, deadline=None)
+@given(prefix=st.sampled_from(["=", "+", "-", "@", "\t", "\r"]), rest=st.text(max_size=12))
+def test_every_formula_leading_csv_cell_is_written_as_text(prefix, rest):
+    value = prefix + rest
+    cell = inert_cells(pd.DataFrame({"value": [value, "plain"]}))["value"].tolist()
+    number = re.fullmatch(PLAIN_NUMBER, value) is not None
+    assert cell == [value if number else "'" + value, "plain"]
+
+
+@pytest.mark.parametrize("code", ["ALL", "ALL ", " ALL"])
+def test_a_provider_coded_all_keeps_its_own_kpis_beside_the_national_total(tmp_path, code):
     extract = base_extract(tmp_path / "extract")
     for path in extract.glob("*.csv"):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         if "OrgIDProv" in frame and len(frame):
-            frame.loc[frame.index[frame.index % 2 == 0], "OrgIDProv"] = "ALL"  # ALL and RX1 share the records
+            frame.loc[frame.index[frame.index % 2 == 0], "OrgIDProv"] = code  # ALL and RX1 share the records
             frame.to_csv(path, index=False)
     referrals = _frame(extract, REF)
     owners = dict(zip(referrals["ServiceRequestId"], referrals["OrgIDProv"]))
-    for table, key in ((CONTACT, "ServiceRequestId"),):
-        frame = _frame(extract, table)
-        frame["OrgIDProv"] = frame[key].map(owners)
-        frame.to_csv(_path(extract, table), index=False)
+    contacts = _frame(extract, CONTACT)
+    contacts["OrgIDProv"] = contacts["ServiceRequestId"].map(owners)
+    contacts.to_csv(_path(extract, CONTACT), index=False)
     result = CliRunner().invoke(main, ["audit", str(extract), "--out", str(tmp_path / "out"), "--period", PERIOD,
                                        "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -91,22 +91,34 @@ print(result.exit_code, result.output, sep="|")
 """
 
 
+@pytest.fixture
+def shared_tmp():
+    """A folder other users can reach (pytest's own temporary folders are private to root)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="iapt-read-only-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the command as another user")
-def test_a_read_only_out_is_refused_before_the_work(tmp_path):
+def test_a_read_only_out_is_refused_before_the_work(shared_tmp):
+    tmp_path = shared_tmp
     extract = base_extract(tmp_path / "extract")
-    os.chmod(tmp_path, 0o755)
-    for path in [tmp_path, *tmp_path.parents]:
-        if path == Path("/"):
-            break
-        if not os.stat(path).st_mode & 0o005:
-            pytest.skip(f"{path} is not readable by other users")
+    probe = subprocess.run([sys.executable, "-c", "import os; os.setgid(65534); os.setuid(65534); "
+                            "import iapt_audit.cli"], capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           cwd=tmp_path, timeout=120)
+    if probe.returncode:
+        pytest.skip("the Python installation is not readable by other users (nobody)")
     out = tmp_path / "out"
     out.mkdir(mode=0o555)
     os.chmod(out, 0o555)
     for args in (["audit", str(extract), "--period", PERIOD, "--out", str(out)],
                  ["audit", str(extract), "--period", PERIOD, "--out", str(tmp_path / "new")]):
         run = subprocess.run([sys.executable, "-c", READ_ONLY_RUN, *args], capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=120)
         code, output = run.stdout.split("|", 1)
         assert code == "2", run.stdout + run.stderr
         assert output.count("\n") == 1 and "permission denied" in output, output
@@ -146,8 +158,7 @@ def test_the_new_set_replaces_the_old_as_a_whole(tmp_path, monkeypatch):
     old = _snapshot(out)
     assert "commissioner.html" in old
     frame = _frame(extract, REF)
-    frame.loc[frame["ServiceRequestId"] == "R3", "ReferralRequestReceivedDate"] = "2024-08-01"
-    frame.to_csv(_path(extract, REF), index=False)
+    frame[frame["ServiceRequestId"] != "R3"].to_csv(_path(extract, REF), index=False)  # one referral fewer
     seen = []
     import iapt_audit.report.writer as writer
 
@@ -233,3 +244,20 @@ def test_the_swap_is_one_rename_exchange(tmp_path, monkeypatch):
         (folder / "findings.json").write_text("new")
     assert (out / "findings.json").read_text() == "new" and calls == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("command", ["audit", "check", "outliers"])
+@pytest.mark.parametrize("which", ["out", "parent"])
+def test_a_folder_the_user_cannot_write_is_refused_before_the_work(tmp_path, monkeypatch, command, which, no_work):
+    """As a user without write permission sees it (root ignores permissions, so access is what is asked)."""
+    args = _commands(tmp_path)[command]
+    out = tmp_path / "reports" / "out"
+    out.mkdir(parents=True)
+    denied = out if which == "out" else out.parent
+    real = os.access
+    monkeypatch.setattr(atomic.os, "access",
+                        lambda path, mode: False if Path(path) == denied and mode & os.W_OK else real(path, mode))
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "permission denied" in result.output and str(denied) in result.output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]

@@ -104,7 +104,8 @@ def test_check_on_spark_names_failing_records_by_their_record_ids(spark, tmp_pat
     folder = planted.write(tmp_path / "planted", planted.defect_tables())
     run = CliRunner().invoke(main, ["check", str(folder), "--engine", "spark", "--period", planted.PERIOD,
                                     "--out", str(tmp_path / "out")])
-    assert run.exit_code == 1, run.output + repr(run.exception)  # planted error-level defects fail the gate
+    assert isinstance(run.exception, SystemExit), run.output + repr(run.exception)
+    assert run.exit_code == 1, run.output  # planted error-level defects fail the gate
     document = json.loads((tmp_path / "out" / "dq_findings.json").read_text())
     assert document["period"]["start"] == "2024-04-01"
     found = {f["code"]: set(f["records"]) for f in document["data_quality"]}

@@ -110,3 +110,36 @@ def test_decide_uses_englands_funnel_for_a_service_alone():
     # without a reference the same service is judged on the bare threshold alone
     bare, none = decide(frame, {"min_percent": 20, "min_denominator": 20}, "GM03 waits", "referrals")
     assert none is None and bare.loc["TYP", "flagged"]
+
+
+def test_benchmark_files_replace_the_shipped_reference(tmp_path):
+    """``audit --benchmark`` with NHS Digital's 2024-25 annual file, and ``--highlight``."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from iapt_audit.cli import main
+
+    annual = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "published" / "annual"
+              / "psych-ther-ann-rep-csv-2024-25-main2.csv.gz")
+    if not annual.is_file():
+        pytest.skip(f"published NHS data not found at {annual.resolve()} (CI puts shared/ beside the clone)")
+    reference = NationalReference.from_files([annual])
+    assert reference.year == "2024-25"
+    # the annual file has no first-to-second over 28 days or one-treatment endings: no counterpart
+    assert reference.measure_for("GM07") is None and reference.measure_for("GM03") is not None
+    generate(tmp_path / "x", providers=1, referrals=1500, seed=4)
+    (code,) = json.loads((tmp_path / "x" / "truth.json").read_text())["providers"]
+    run = CliRunner().invoke(main, ["audit", str(tmp_path / "x"), "--out", str(tmp_path / "out"), "--benchmark",
+                                    str(annual), "--highlight", code.lower(), "--format", "html", "--audience",
+                                    "commissioner"])
+    assert run.exit_code == 0, run.output
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert findings["benchmark"]["year"] == "2024-25"
+    assert "England's funnel 2024-25" in run.output
+    page = (tmp_path / "out" / "commissioner.html").read_text(encoding="utf-8")
+    assert "England 2024-25" in page
+    assert list(findings["providers"]) == [code]
+    labels = page.count(f">{code}</text>")
+    flagged = sum(p["flag"] is not None for e in findings["outliers"] for p in e["providers"].values())
+    assert labels >= len(findings["outliers"]) > flagged   # labelled on every funnel, not only where flagged

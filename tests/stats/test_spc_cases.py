@@ -75,15 +75,22 @@ def test_near_100_percent_series_never_get_zero_width_limits_or_all_special_caus
 
 
 def test_screening_that_would_leave_zero_width_limits_is_not_applied():
-    # ranges 0,0,4,4,0,0,0,0,0,4,4 and more: median 0 would be flat, so use a series with half
-    # the changes non-zero: 50,51 alternating with one dip to 40. Ranges: ten 1s, two 11s.
-    y = [50, 51, 50, 51, 50, 51, 40, 51, 50, 51, 50, 51, 50]
-    screened = xmr(y)
-    assert screened.upper > screened.lower
-    # a series whose only non-zero ranges are the screened ones: 60 ×6, 80, 60 ×6, 61 ... is flat
-    flat = xmr([60] * 6 + [80] + [60] * 6)
-    assert flat.flat and np.isnan(flat.upper) and not flat.special_cause.any()
-    assert "too little variation" in flat.warning
+    # three levels, four months each: ranges 0,0,0,10,0,0,0,10,0,0,0, AMR 20/11 = 1.82; screening
+    # drops both 10s (>= 3.267 × 1.82 = 5.94) and would leave AMR 0: it is not applied
+    result = xmr([10] * 4 + [20] * 4 + [30] * 4)
+    assert not result.flat and not result.screened
+    assert result.amr == pytest.approx(20 / 11)
+    assert result.upper - result.lower == pytest.approx(2 * 2.66 * 20 / 11)
+    assert "screening was not applied" in result.warning
+
+
+def test_a_series_stuck_at_one_value_has_too_little_variation_but_a_step_does_not():
+    stuck = xmr([100] * 6 + [97.9] + [100] * 8, bounds=(0, 100))  # AM601's pattern: 14 of 15 at 100%
+    assert stuck.flat and np.isnan(stuck.upper) and not stuck.special_cause.any()
+    assert "14 of 15 months at 100" in stuck.warning
+    step = xmr([10] * 6 + [60] * 6, improvement="decrease")  # a recoding: half the months at each level
+    assert not step.flat and step.special_cause.all()
+    assert set(step.points["point_type"][6:]) == {"concern"}
 
 
 def test_percentage_limits_are_clipped_to_0_and_100():
@@ -136,10 +143,56 @@ def test_englands_real_monthly_files_2024_25():
         assert chart["upper"] - chart["lower"] > 0, (measure, code)
         for phase in chart["phases"]:
             assert 0 <= phase["lower"] <= phase["upper"] <= 100, (measure, code)
-    every = {(m, code) for m, code, c in charts if all(c["points"]["rule"])}
-    # every point special cause only where the level really moved: a sustained rise or fall or a
-    # step of many points (named here from the published series), never from a one-month shock
-    # or values stuck at a bound
-    assert every <= {("first_to_second_over_90_days", "TAH"), ("first_to_second_over_90_days", "W5N3Z"),
-                     ("first_to_second_over_90_days", "NWC05"),
-                     ("wait_18_weeks", "RXT"), ("wait_6_weeks", "NWC11")}
+    every = [(m, code) for m, code, c in charts if all(c["points"]["rule"])]
+    assert every == []
+    for measure, code, chart in charts:  # every limits period, the recalculated ones too
+        for phase in chart["phases"]:
+            if phase["lower"] is not None:
+                assert phase["upper"] > phase["lower"], (measure, code, phase["start"])
+    # W5N3Z's published M126 is 12-25% for five months and 60-72% from September 2024: a sustained
+    # step, so its limits are recalculated there rather than every month flagged
+    w5n3z = result["spc"]["first_to_second_over_90_days"]["W5N3Z"]
+    assert [p["start"] for p in w5n3z["phases"]] == ["2024-04", "2024-09"]
+    assert "limits recalculated at 2024-09 after a sustained shift" in w5n3z["notes"]
+
+
+def test_a_sustained_step_recalculates_the_limits_at_the_change_point():
+    months = [f"2024-{m:02d}" for m in range(4, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
+    before, after = [30, 33, 31, 34, 30, 32, 31], [50, 53, 51, 49, 52]
+    # without a rebase: mean 476/12 = 39.667; moving ranges 3,2,3,4,2,1,19,3,2,2,3 (AMR 4), screening
+    # drops the 19 (>= 3.267 × 4), AMR 25/10 = 2.5, limits 39.667 ± 6.65 = 33.02 to 46.32: the first
+    # seven are a shift below the mean, the last five above the upper limit -- every point special
+    # cause. Squared deviations: a split at 7 leaves 13.714 + 10 = 23.7; at 5 (30..30 | 32..52) and
+    # at 6 (..32 | 31..52) far more; splits leaving fewer than 5 points on a side are not tried.
+    result = xmr(before + after, dates=months, improvement="decrease", bounds=(0, 100))
+    assert result.points["phase"].tolist() == [0] * 7 + [1] * 5
+    assert [p["start"] for p in result.to_dict()["phases"]] == ["2024-04", "2024-11"]
+    assert "limits recalculated at 2024-11 after a sustained shift" in result.notes
+    first = result.points.iloc[0]
+    # part 1: mean 221/7, moving ranges 3,2,3,4,2,1 (AMR 15/6 = 2.5): 31.571 ± 6.65
+    assert first["centre"] == pytest.approx(221 / 7)
+    assert first["lower"] == pytest.approx(221 / 7 - 2.66 * 2.5)
+    assert first["upper"] == pytest.approx(221 / 7 + 2.66 * 2.5)
+    # part 2: mean 255/5 = 51, moving ranges 3,2,2,3 (AMR 2.5): 44.35 to 57.65
+    assert result.centre == pytest.approx(51)
+    assert result.amr == pytest.approx(2.5)
+    assert (result.lower, result.upper) == (pytest.approx(44.35), pytest.approx(57.65))
+    assert not result.special_cause.any()
+
+
+def test_no_recalculation_without_five_points_each_side_or_with_a_given_rebase():
+    # 9 points, 4 before the step and 5 after: no split leaves 5 on each side, so every point stays special
+    short = xmr([30, 33, 31, 34] + [60, 63, 61, 59, 62])
+    assert short.special_cause.all() and set(short.points["phase"]) == {0}
+    # a clean step between two constant levels: each part would have no variation, so the step
+    # is shown as it is (a change), not hidden as two flat periods
+    step = xmr([10] * 6 + [60] * 6)
+    assert step.special_cause.all() and not any("recalculated" in n for n in step.notes)
+    # a steady rise is one change, not two processes: recalculating cannot make it common cause
+    rise = xmr(list(range(10, 130, 10)))
+    assert rise.special_cause.all() and set(rise.points["phase"]) == {0}
+    # the user's own rebase wins
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    given = xmr([30, 33, 31, 34, 30, 32, 31, 50, 53, 51, 49, 52], dates=months, rebase="2024-06")
+    assert [p["start"] for p in given.to_dict()["phases"]] == ["2024-01", "2024-06"]
+    assert not any("recalculated" in n for n in given.notes)

@@ -1,0 +1,40 @@
+"""The adjusted headlines in the reports: labelled as sensitivity figures everywhere, exact in the
+self-check, disclosure-controlled for commissioners and regulators (the hand-worked fixture of
+``test_adjusted_headlines``: access 9 → 8, recovery 2/3 → 1/3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import write_extract
+from iapt_audit.audit import run_audit
+from iapt_audit.report.audiences import build_report
+from test_adjusted_headlines import HEADER, YEAR, fixture_tables
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    return run_audit(write_extract(tmp_path_factory.mktemp("report") / "extract", fixture_tables(), HEADER),
+                     period=YEAR)
+
+
+def _rows(result, audience):
+    report = build_report(result, audience)
+    section = next(s for s in report.sections if s.id == "adjusted-headlines")
+    assert "sensitivity figures, not official measures" in section.intro
+    tables = {b.id: b for b in section.blocks}
+    assert all("sensitivity" in (t.title + t.note).lower() for t in tables.values())
+    return {row[1] + row[2]: row[4:] for row in tables["adjusted-total"].rows}
+
+
+def test_self_check_shows_exact_figures(result):
+    rows = _rows(result, "self-check")
+    assert rows["GM01Access without single assess-and-treat endings"] == ["9", "8", "-1"]
+    assert rows["GM06Recovery counting only last scores clear of the cut-offs"] == ["66.7%", "33.3%", "-33.3 points"]
+
+
+@pytest.mark.parametrize("audience", ["commissioner", "regulator"])
+def test_commissioner_and_regulator_figures_are_disclosure_controlled(result, audience):
+    rows = _rows(result, audience)
+    assert rows["GM01Access without single assess-and-treat endings"] == ["10", "10", "*"]  # 1 left out: under 5
+    assert rows["GM06Recovery counting only last scores clear of the cut-offs"] == ["*", "*", "*"]  # 2 of 3
