@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/iapt-audit synth --out demo/extract --providers 12 --referrals 24000 --seed 1 --format csv --layout warehouse --nhsd-names
-	$(BIN)/iapt-audit audit demo/extract --out demo/out
+	$(BIN)/iapt-audit audit demo/extract --out demo/out --period 2024-04-01:2025-03-31
 	@echo "Demo outputs are in demo/out/"
 
 test: $(STAMP)

@@ -102,15 +102,19 @@ def _planted(folder: Path) -> Path:
     base_extract(folder)
     pd.DataFrame([{"OrgIDProv": "RX1", "LocalPatientId": "P1", "NHSNumber": MPI_NHS, "PersonBirthDate": BIRTH,
                    "Postcode": POSTCODE, "Gender": "2"}]).to_csv(folder / "IDS001MPI.csv", index=False)
-    referrals = _frame(folder, REF)
-    referrals.loc[referrals["ServiceRequestId"] == "R1", "LocalPatientId"] = "999 000 0026"
-    referrals.loc[referrals["ServiceRequestId"] == "R2", "SourceOfReferralIAPT"] = "LS14AP"
-    referrals.to_csv(_path(folder, REF), index=False)
-    contacts = _frame(folder, CONTACT)
-    contacts.loc[contacts["CareContactId"] == "R1-C1", "ConsMechanism"] = "28/02/1971"
-    contacts.loc[contacts["CareContactId"] == "R1-C2", "AppType"] = "999-000-0026"
-    contacts.to_csv(_path(folder, CONTACT), index=False)
+    _plant(folder, REF, "ServiceRequestId", {"R1": ("LocalPatientId", "999 000 0026"),
+                                               "R2": ("SourceOfReferralIAPT", "LS14AP")})
+    _plant(folder, CONTACT, "CareContactId", {"R1-C1": ("ConsMechanism", "28/02/1971"),
+                                              "R1-C2": ("AppType", "999-000-0026")})
     return folder
+
+
+def _plant(folder, table: str, key: str, values: dict) -> None:
+    """Write ``values`` ({record ID: (item, value)}) into the records of one table file."""
+    frame = _frame(folder, table)
+    for record, (item, value) in values.items():
+        frame.loc[frame[key] == record, item] = value
+    frame.to_csv(_path(folder, table), index=False)
 
 
 def _texts(folder: Path) -> dict[str, str]:
@@ -162,14 +166,9 @@ def test_dq113_lists_every_record_holding_an_identifier_in_the_wrong_item(plante
 
 def test_check_csvs_carry_no_live_formula(tmp_path):
     extract = base_extract(tmp_path / "extract")
-    referrals = _frame(extract, REF)
-    referrals.loc[referrals["ServiceRequestId"] == "R3", "ServiceRequestId"] = '=HYPERLINK("http://evil","x")'
-    referrals.loc[referrals["ServiceRequestId"] == "R2", "SourceOfReferralIAPT"] = "@SUM(1,2)"
-    referrals.to_csv(_path(extract, REF), index=False)
-    contacts = _frame(extract, CONTACT)
-    contacts.loc[contacts["CareContactId"] == "R1-C1", "AppType"] = "+1+2"
-    contacts.loc[contacts["CareContactId"] == "R1-C2", "AppType"] = "-2+3"
-    contacts.to_csv(_path(extract, CONTACT), index=False)
+    _plant(extract, REF, "ServiceRequestId", {"R2": ("SourceOfReferralIAPT", "@SUM(1,2)"),
+                                                "R3": ("ServiceRequestId", '=HYPERLINK("http://evil","x")')})
+    _plant(extract, CONTACT, "CareContactId", {"R1-C1": ("AppType", "+1+2"), "R1-C2": ("AppType", "-2+3")})
     result = CliRunner().invoke(main, ["check", str(extract), "--out", str(tmp_path / "out"), "--period", PERIOD])
     assert result.exit_code in (0, 1), result.output
     cells = [cell for name in ("dq_worklist.csv", "dq_items.csv")
