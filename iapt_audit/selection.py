@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from iapt_audit.io.extract import Extract
+from iapt_audit.io.submissions import positions_in
 from iapt_audit.model.tables import SUBMISSION_ID, TABLES
 
 HEADER = "IDS000Header"
@@ -228,24 +229,6 @@ class RecordKeys(dict):
 
     def release(self, name: str) -> None:
         self.pop(name, None)
-
-
-def positions_in(values: pd.Series, value_set: pd.Series) -> np.ndarray:
-    """Position of each value in ``value_set``, -1 where absent or missing (Arrow hash look-up; a
-    categorical, such as the reader's UniqueSubmissionID, through its few categories)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        of_category = positions_in(pd.Series(values.cat.categories, dtype="string[pyarrow]"), value_set)
-        return np.append(of_category, -1)[values.cat.codes.to_numpy()]
-    found = pc.index_in(arrow_text(values), value_set=arrow_text(value_set).combine_chunks(), skip_nulls=True)
-    return found.fill_null(-1).to_numpy().astype(np.int64, copy=False)
-
-
-def arrow_text(values: pd.Series) -> pa.ChunkedArray:
-    """A text column as Arrow large strings without copying pandas' own Arrow storage."""
-    if not isinstance(values.array, pd.arrays.ArrowStringArray):
-        values = values.astype("string[pyarrow]")
-    column = values.array.__arrow_array__()
-    return column if column.type == pa.large_string() else column.cast(pa.large_string())
 
 
 def _rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:

@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 from iapt_audit.dq.cross_table import Verdict
 from iapt_audit.dq.findings import BLANK, Check
 from iapt_audit.model.tables import RECORD_ID, SUBMISSION_ID, TABLES
-from iapt_audit.selection import RecordKeys, arrow_text, key_codes, positions_in
+from iapt_audit.io.submissions import arrow_text, positions_in
+from iapt_audit.selection import RecordKeys, key_codes
 
 HEADER, REFERRAL = "IDS000Header", "IDS101Referral"
 MONTH_SPAN = 12 * 10_000  # month numbers (year * 12 + month - 1) stay below this: a key's place value

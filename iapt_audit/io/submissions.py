@@ -109,7 +109,7 @@ def tag_records(tables: dict[str, pd.DataFrame], submissions: pd.DataFrame, file
     ids = submissions[SUBMISSION_ID].astype("string[pyarrow]")
     providers = submissions["OrgIDProv"].astype("string[pyarrow]")
     distinct = pd.Series(providers.dropna().unique(), dtype="string[pyarrow]")
-    provider_of = np.append(_positions(providers, distinct), -1)  # each submission's provider; -1 picks -1
+    provider_of = np.append(positions_in(providers, distinct), -1)  # each submission's provider; -1 picks -1
     counts = np.bincount(provider_of[provider_of >= 0], minlength=len(distinct))
     only_submission = np.full(len(distinct) + 1, -1, np.int64)  # a provider's only submission; -1 picks none
     single = (provider_of[:-1] >= 0) & (counts[np.maximum(provider_of[:-1], 0)] == 1)
@@ -119,8 +119,8 @@ def tag_records(tables: dict[str, pd.DataFrame], submissions: pd.DataFrame, file
     for name, table in tables.items():
         if name == HEADER:
             continue
-        own = _positions(table[SUBMISSION_ID], ids) if SUBMISSION_ID in table else None
-        record_provider = _positions(table["OrgIDProv"], distinct)
+        own = positions_in(table[SUBMISSION_ID], ids) if SUBMISSION_ID in table else None
+        record_provider = positions_in(table["OrgIDProv"], distinct)
         if owners is not None:
             position = owners[name]
             if own is not None:
@@ -143,10 +143,14 @@ def tag_records(tables: dict[str, pd.DataFrame], submissions: pd.DataFrame, file
             pd.Categorical(np.full(len(table), None, dtype=object), categories=pd.Index([], dtype=object))
 
 
-def _positions(values: pd.Series, value_set: pd.Series) -> np.ndarray:
-    """Position of each value in ``value_set`` (first occurrence), -1 where absent or missing:
-    an Arrow hash look-up, with no Python object per value."""
-    found = pc.index_in(_arrow(values), value_set=_arrow(value_set).combine_chunks(), skip_nulls=True)
+def positions_in(values: pd.Series, value_set: pd.Series) -> np.ndarray:
+    """Position of each value in ``value_set`` (first occurrence), -1 where absent or missing: an
+    Arrow hash look-up, with no Python object per value (a categorical, such as every table's
+    UniqueSubmissionID once tagged, through its few categories)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        of_category = positions_in(pd.Series(values.cat.categories, dtype="string[pyarrow]"), value_set)
+        return np.append(of_category, -1)[values.cat.codes.to_numpy()]
+    found = pc.index_in(arrow_text(values), value_set=arrow_text(value_set).combine_chunks(), skip_nulls=True)
     return found.fill_null(-1).to_numpy().astype(np.int64, copy=False)
 
 
@@ -156,8 +160,9 @@ def _refuse(bad: np.ndarray, name: str, locate, column: str, message: str, fix: 
         raise InputError(f"the record {message}", file=file, column=column, row=row, fix=fix)
 
 
-def _arrow(values: pd.Series) -> pa.ChunkedArray:
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+def arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow large strings without copying pandas' own Arrow storage."""
+    if not isinstance(values.array, pd.arrays.ArrowStringArray):
         values = values.astype("string[pyarrow]")
     column = values.array.__arrow_array__()
     return column if column.type == pa.large_string() else column.cast(pa.large_string())

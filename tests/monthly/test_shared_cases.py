@@ -1,4 +1,5 @@
-"""The shared monthly and reader-naming cases (shared/cases/README.md), each right value a test.
+"""The shared monthly cases (shared/cases/README.md), each right value a test (the naming cases
+underscored_table_names and orgid_provider_column are in tests/derivation/test_cases.py).
 
 Sources as the README gives them: [BG] Count_EndedReferrals.sql (latest submission, IsLatest);
 [DQM] open referrals are resubmitted every month until they close; [MM21] M082 counts distinct
@@ -70,17 +71,3 @@ def test_resubmission_appended_twice_equals_the_extract_without_the_copy():
     activities = pd.read_csv(folder / "IDS202CareActivity.csv", dtype=str)
     with_therapy = set(activities.loc[activities["CodeProcAndProcStatus"].notna(), "CareContactId"])
     assert not set(dq(found, "DQ107")["records"]) & with_therapy
-
-
-def test_underscored_table_names_read_as_the_same_tables():
-    named = audit("derivation/underscored_table_names")
-    control = audit("derivation/control")
-    assert named["total"] == control["total"]
-    assert named["total"]["kpis"]["Count_FinishedCourseTreatment"] == 1
-
-
-def test_orgid_provider_column_reads_as_orgidprov():
-    found = audit("derivation/orgid_provider_column")
-    header = pd.read_csv(SHARED / "derivation" / "orgid_provider_column" / "IDS000Header.csv", dtype=str)
-    assert set(header["OrgIDProv"]) <= set(found["providers"]) | {s["OrgIDProv"] for s in found["submissions"]["submissions"]}
-    assert found["total"]["kpis"]["Count_FinishedCourseTreatment"] == 1
