@@ -6,8 +6,11 @@ only ``report`` writes output. ``run_audit`` is the Python API behind ``iapt-aud
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import gc
+import time
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -15,7 +18,7 @@ import pandas as pd
 from iapt_audit import __version__
 from iapt_audit.dq import DataQualityResult, DQSettings, run_data_quality
 from iapt_audit.identifiers import IdentifierMask
-from iapt_audit.dq.submission_history import history_verdicts
+from iapt_audit.dq.submission_history import SubmissionHistory
 from iapt_audit.io.extract import read_extract
 from iapt_audit.kpis import ALL_PROVIDERS, MEASURES, compute_kpis, kpis_as_json
 from iapt_audit.model.thresholds import scales_with_overrides
@@ -27,7 +30,8 @@ from iapt_audit.publication import PublicationReconciliation, benchmark_files, r
 from iapt_audit.progress import StageTimer
 from iapt_audit.reconcile import Reconciliation, reconcile
 from iapt_audit.rules_engine import run_rules
-from iapt_audit.selection import RecordKeys, Selection, ordered_submissions, select_submissions
+from iapt_audit.model.tables import TABLES
+from iapt_audit.selection import HEADER, Selection, Selector, record_key
 
 SCHEMA_VERSION = 1
 
@@ -173,17 +177,72 @@ def run_audit(path, *, period: str | None = None, timer: StageTimer | None = Non
 
 def read_and_select(path, timer: StageTimer, settings: DQSettings) -> tuple[Selection, list]:
     """Read the extract (identifiers kept for the NHS number check) and select its latest
-    submissions and records (``iapt_audit.selection``); the submission-history checks run here,
-    while every record as read is still at hand. Returns the selection and those verdicts."""
-    with timer.stage("read") as stage:
-        extract = read_extract(path, identifiers=True)
-        stage["rows"] = sum(extract.rows_read.values())
-    with timer.stage("select", rows=stage["rows"]):
-        # the history checks read every record as read; selection then consumes the tables one by one
-        keys = RecordKeys(extract.tables)
-        history = history_verdicts(extract, ordered_submissions(extract.submissions), settings.wants, keys)
-        selection = select_submissions(extract, consume=True, keys=keys)
-    return selection, history
+    submissions and records (``iapt_audit.selection``), each table as soon as it is read, with the
+    submission-history checks beside it (``SelectStage``). Returns the selection and those
+    verdicts. They interleave, so they are timed as one stage, "read and select", whose record
+    also holds the selection's own share (``select_seconds``, ``select_cpu_seconds``)."""
+    stage = SelectStage(settings.wants)
+    with timer.stage("read and select") as timed:
+        extract = read_extract(path, identifiers=True, take=stage.take)
+        timed["rows"] = sum(extract.rows_read.values())
+        chosen = stage.finish(extract)
+        timed["select_seconds"], timed["select_cpu_seconds"] = round(stage.seconds, 3), round(stage.cpu_seconds, 3)
+    return chosen
+
+
+class SelectStage:
+    """Selection and the submission-history checks, fed one table at a time as the reader hands
+    them over (``read_extract``'s ``take``): each table's records as read are keyed once, checked,
+    reduced to the records kept, and freed before the next table is read, so a year of monthly
+    submissions is never held whole as read (issue 13's memory peak). ``wants(code)``: whether a
+    history check runs."""
+
+    def __init__(self, wants=lambda code: True):
+        self.wants = wants
+        self.selector: Selector | None = None
+        self.history: SubmissionHistory | None = None
+        self.seconds = self.cpu_seconds = 0.0  # spent here, apart from reading
+
+    def take(self, extract, name: str, table: pd.DataFrame) -> None:
+        """One table as read: ``extract.submissions`` must be complete (the reader's order)."""
+        with self._counted():
+            if self.selector is None:
+                self.selector = Selector(extract.submissions)
+                self.history = SubmissionHistory(self.selector.submissions, self.wants)
+            key = record_key(name, table) if name != HEADER else None
+            placed = self.selector.placed(table)
+            if key is not None:
+                self.history.take(name, table, key, placed)
+            self.selector.take(name, table, key, placed)
+
+    def finish(self, extract) -> tuple[Selection, list]:
+        """The selection and the history verdicts, once every record table was taken; the header,
+        still in ``extract.tables``, is taken here."""
+        if HEADER in extract.tables:
+            self.take(extract, HEADER, extract.tables.pop(HEADER))
+        elif self.selector is None:
+            self.take(extract, HEADER, pd.DataFrame())
+        with self._counted():
+            return self.selector.selection(extract), self.history.verdicts()
+
+    @contextlib.contextmanager
+    def _counted(self):
+        """Add the block's wall and CPU seconds to this stage's own."""
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.process_time() - cpu
+
+    @classmethod
+    def of_extract(cls, extract, wants=lambda code: True) -> tuple[Selection, list]:
+        """An extract read whole (``extract`` is not modified): what ``read_and_select`` gives."""
+        stage = cls(wants)
+        whole = dataclasses.replace(extract, tables=dict(extract.tables))
+        for name in [name for name in TABLES if name in whole.tables and name != HEADER]:
+            stage.take(whole, name, whole.tables.pop(name))
+        return stage.finish(whole)
 
 
 def _selectors(given, config: dict, key: str) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from iapt_audit.kpis import ALL_PROVIDERS, STANDARDS, compute_kpis
 from iapt_audit.kpis import MEASURES as KPI_MEASURES
 from iapt_audit.model.thresholds import SCALES
 from iapt_audit.period import Period
+from iapt_audit.rules_engine.facts import cut_facts
 from iapt_audit.stats.direction import direction_of, verdict
 from iapt_audit.stats.funnel import Funnel
 from iapt_audit.stats.spc import xmr
@@ -357,8 +358,10 @@ def _open_during(pathways, window: Period, contact_in_window: np.ndarray, patien
     extra = pathways.nhs_digital
     if len(extra) == len(r):
         extra = extra[keep].set_axis(renumbered)
-    return dataclasses.replace(pathways, referrals=r[keep].set_axis(renumbered), contacts=cut(pathways.contacts),
-                               scores=cut(pathways.scores), activities=cut(pathways.activities), nhs_digital=extra)
+    referrals = r[keep].set_axis(renumbered)
+    return dataclasses.replace(pathways, referrals=referrals, contacts=cut(pathways.contacts),
+                               scores=cut(pathways.scores), activities=cut(pathways.activities), nhs_digital=extra,
+                               facts=cut_facts(pathways, keep, referrals))
 
 
 def monthly_spc(pathways, period, *, rules: dict | None = None, scales=None, run_length: int = 7) -> dict:

@@ -134,6 +134,8 @@ class Pathways:
     # NHS Digital's own derived fields where the extract carries them (same index as ``referrals``)
     nhs_digital: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: PathwaySettings = field(default_factory=PathwaySettings)
+    # per-referral facts the rules computed on these referrals (``rules_engine.facts.remembered``)
+    facts: dict = field(default_factory=dict, repr=False, compare=False)
 
     def derivation_json(self) -> dict:
         """What findings.json says about how the pathways were derived (counts only, no records)."""

@@ -75,43 +75,50 @@ class Selection:
         }
 
 
-def select_submissions(extract: Extract, *, consume: bool = False, keys: RecordKeys | None = None) -> Selection:
-    """Select the latest submission per provider and month, then each record's latest copy.
+class Selector:
+    """Selection fed one table at a time, as the reader hands the tables over (``read_extract``'s
+    ``take``), so that each table's records as read can be freed before the next table is read.
 
-    ``extract``: as read (``io.extract.read_extract``). Returns a ``Selection`` whose extracts share
-    ``extract``'s frames wherever nothing was set aside. ``consume=True`` takes each table out of
-    ``extract`` once it is selected, so that a table's records as read can be freed before the
-    next table is copied (the audit's memory peak with a year of monthly submissions); otherwise
-    ``extract`` is not modified. ``keys``: record keys already computed (``RecordKeys``), if any.
+    ``submissions``: every submission read (``Extract.submissions``); ``self.submissions`` holds them
+    as ``ordered_submissions`` returns them. ``take`` each table (in any order, the header too),
+    then ``selection``.
     """
-    keys = RecordKeys(extract.tables) if keys is None else keys
-    submissions = ordered_submissions(extract.submissions)
-    order = np.append(submissions["order"].to_numpy(), -1)  # position -1 (no submission) picks rank -1
-    ids = submissions[SUBMISSION_ID]
-    latest_tables, distinct_tables, kept_rows, distinct_rows, report = {}, {}, {}, {}, []
-    unparsed = extract.unparsed
-    for name in [name for name in TABLES if name in extract.tables]:  # the data set's order, not the files'
-        key = keys[name] if name != HEADER else None  # before the table leaves ``extract``
-        table = extract.tables.pop(name) if consume else extract.tables[name]
-        position = positions_in(table[SUBMISSION_ID], ids) if SUBMISSION_ID in table else \
-            np.full(len(table), -1, np.int64)
-        rank = order[position]  # -2: superseded
+
+    def __init__(self, submissions: pd.DataFrame):
+        self.submissions = ordered_submissions(submissions)
+        self._order = np.append(self.submissions["order"].to_numpy(), -1)  # position -1 (no submission): rank -1
+        self._latest, self._distinct, self._kept, self._distinct_rows, self._report = {}, {}, {}, {}, {}
+
+    def placed(self, table: pd.DataFrame) -> np.ndarray:
+        """Position of each row's submission in ``self.submissions`` (-1: unattributed)."""
+        if SUBMISSION_ID not in table:
+            return np.full(len(table), -1, np.int64)
+        return positions_in(table[SUBMISSION_ID], self.submissions[SUBMISSION_ID])
+
+    def take(self, name: str, table: pd.DataFrame, key: np.ndarray | None, placed: np.ndarray) -> None:
+        """Select ``table``'s records, keeping only what is kept. ``key``: ``record_key`` (None for
+        the header); ``placed``: ``self.placed(table)``."""
+        rank = self._order[placed]  # -2: superseded
         if name == HEADER:
             latest, distinct = rank != -2, rank != -2
         else:
             latest, distinct = latest_and_distinct(table, key, rank)
-            keys.release(name)
-        kept_rows[name], distinct_rows[name] = latest, distinct
-        latest_tables[name] = _rows(table, latest)
-        distinct_tables[name] = latest_tables[name] if np.array_equal(latest, distinct) else _rows(table, distinct)
-        report.append({"table": name, "read": len(table), "superseded": int((rank == -2).sum()),
-                       "replaced_by_later_month": int((rank != -2).sum() - latest.sum()),
-                       "duplicates_collapsed": int(latest.sum() - distinct.sum()), "selected": int(distinct.sum())})
-        del table, key
-    return Selection(latest=_subset(extract, unparsed, latest_tables, kept_rows),
-                     distinct=_subset(extract, unparsed, distinct_tables, distinct_rows),
-                     submissions=submissions,
-                     report=pd.DataFrame(report, columns=REPORT_COLUMNS))
+        self._kept[name], self._distinct_rows[name] = latest, distinct
+        self._latest[name] = _rows(table, latest)
+        self._distinct[name] = self._latest[name] if np.array_equal(latest, distinct) else _rows(table, distinct)
+        self._report[name] = {"table": name, "read": len(table), "superseded": int((rank == -2).sum()),
+                              "replaced_by_later_month": int((rank != -2).sum() - latest.sum()),
+                              "duplicates_collapsed": int(latest.sum() - distinct.sum()),
+                              "selected": int(distinct.sum())}
+
+    def selection(self, extract: Extract) -> Selection:
+        """The ``Selection`` of every table taken; ``extract`` gives the rest (files, unparsed values,
+        notices), its own ``tables`` not used."""
+        names = [name for name in TABLES if name in self._latest]  # the data set's order, not the files'
+        return Selection(latest=_subset(extract, {n: self._latest[n] for n in names}, self._kept),
+                         distinct=_subset(extract, {n: self._distinct[n] for n in names}, self._distinct_rows),
+                         submissions=self.submissions,
+                         report=pd.DataFrame([self._report[n] for n in names], columns=REPORT_COLUMNS))
 
 
 def ordered_submissions(submissions: pd.DataFrame) -> pd.DataFrame:
@@ -213,22 +220,11 @@ def key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
     return codes
 
 
-class RecordKeys(dict):
-    """Each table's record key (``TableSpec.key``) as one int64 per row, computed on first use and
-    shared by selection and the submission-history checks, so no table's identifiers are hashed
-    twice; ``release`` forgets a table once it is selected."""
-
-    def __init__(self, tables: dict[str, pd.DataFrame]):
-        super().__init__()
-        self.tables = tables
-
-    def __missing__(self, name: str) -> np.ndarray:
-        table = self.tables[name]
-        self[name] = key_codes(table, [c for c in TABLES[name].key if c in table])
-        return self[name]
-
-    def release(self, name: str) -> None:
-        self.pop(name, None)
+def record_key(name: str, table: pd.DataFrame) -> np.ndarray:
+    """Each row's record key (``TableSpec.key``: the provider and the record's identifier) as one
+    int64 (``key_codes``), computed once per table and shared by selection and the
+    submission-history checks."""
+    return key_codes(table, [c for c in TABLES[name].key if c in table])
 
 
 def _rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -236,9 +232,9 @@ def _rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return table if keep.all() else table.iloc[np.flatnonzero(keep)].reset_index(drop=True)
 
 
-def _subset(extract: Extract, unparsed: pd.DataFrame, tables: dict[str, pd.DataFrame],
-            kept: dict[str, np.ndarray]) -> Extract:
+def _subset(extract: Extract, tables: dict[str, pd.DataFrame], kept: dict[str, np.ndarray]) -> Extract:
     """``extract`` narrowed to ``tables``, its ``unparsed`` values following their records."""
+    unparsed = extract.unparsed
     if len(unparsed):
         parts = []
         for name, rows in unparsed.groupby("table", observed=True, sort=False):

@@ -7,7 +7,7 @@ import pandas as pd
 
 from iapt_audit.model import codes
 from iapt_audit.rules_engine.base import Measurement, Rule, Threshold
-from iapt_audit.rules_engine.facts import cases, days
+from iapt_audit.rules_engine.facts import cases, days, remembered
 
 
 class HiddenWaitStepUp(Rule):
@@ -68,7 +68,8 @@ class HiddenWaitStepUp(Rule):
         r = pathways.referrals
         high = r["HighIntensityTherapy_FirstDate"]
         stepped_up = (r["SourceOfReferralIAPT"] == codes.STEPPED_UP).fillna(False)
-        last_low = _last_low_intensity_before(pathways, high, stepped_up)
+        last_low = remembered(pathways, "last low intensity before high",
+                              lambda: _last_low_intensity_before(pathways, high, stepped_up))
         gap = days(high - last_low["date"])
         in_scope = period.contains(high).fillna(False) & last_low["date"].notna()
         found = cases(r, in_scope, gap > limits["over_days"], LowIntensityLastDate=last_low["date"],

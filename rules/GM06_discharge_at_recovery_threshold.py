@@ -8,7 +8,7 @@ from scipy.stats import binomtest
 
 from iapt_audit.pathway import date_ranks, run_starts
 from iapt_audit.rules_engine.base import Measurement, Rule, Threshold
-from iapt_audit.rules_engine.facts import cases, finished, last_seen
+from iapt_audit.rules_engine.facts import cases, finished, last_seen, remembered
 
 HEAP_MEASURES = ("PHQ9", "ADSM")
 PHQ_SEEN, PHQ_ABOVE, ADSM_SEEN, ADSM_ABOVE = 1, 2, 4, 8   # bit flags of one (referral, date)
@@ -82,7 +82,9 @@ class DischargeAtRecoveryThreshold(Rule):
     def measure(self, pathways, period, limits, scales) -> Measurement:
         r = pathways.referrals
         done = finished(r, period)
-        first_below = _first_date_all_below(pathways, scales)
+        cutoffs = sorted((name, s.caseness, s.caseness_op) for name, s in scales.items())
+        first_below = remembered(pathways, f"first date all below {cutoffs}",
+                                 lambda: _first_date_all_below(pathways, scales))
         last_contact = last_seen(pathways)
         counted = (first_below == last_contact).fillna(False)
         found = cases(r, done & r["Recovery_Flag"], counted, FirstBelowCasenessDate=first_below,

@@ -33,7 +33,7 @@ from iapt_audit.progress import StageTimer
 def all_checks() -> list[Check]:
     """Every check the stage can run (suites, cross-table and submission history), in code order."""
     return sorted(suite_checks() + [check for check, _ in cross_table.CROSS_TABLE_CHECKS]
-                  + [check for check, _ in HISTORY_CHECKS], key=lambda c: c.code)
+                  + [check for check in HISTORY_CHECKS], key=lambda c: c.code)
 
 
 def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000, progress: StageTimer | None = None,
@@ -45,7 +45,7 @@ def run_data_quality(extract: Extract, period: Period, *, record_cap: int = 1000
     ``linked``: the extract with one record per key (``Selection.distinct``; default ``extract``),
     on which the cross-table checks follow records to their parents: a contact listed twice in one
     submission is one contact there, and its repeat is the uniqueness check's finding alone.
-    ``history``: the submission-history verdicts (``dq.submission_history.history_verdicts``), run
+    ``history``: the submission-history verdicts (``dq.submission_history.SubmissionHistory.verdicts``), run
     on the records as read before selection released them; they are evaluated here with the rest.
 
     ``pathways`` gives the derived pathways, which two cross-table checks read (finished

@@ -4,7 +4,8 @@ NHS Digital's DQ report follows pathway continuity and submission completeness a
 ([DQM] "open referrals must be submitted every reporting period until the referral closes"; a
 month's Refresh replaces its Primary). These checks read every record of the *selected*
 submissions (before each record's latest copy is taken) and the submissions set aside, so they run
-between selection and the release of the records as read:
+beside selection on each table as read, before its records as read are freed
+(``audit.SelectStage``):
 
 * DQ201 a provider's run of submitted months has a month missing;
 * DQ202 an open referral is in one month's submission and absent from the next month's, which
@@ -28,7 +29,7 @@ from iapt_audit.dq.cross_table import Verdict
 from iapt_audit.dq.findings import BLANK, Check
 from iapt_audit.model.tables import RECORD_ID, SUBMISSION_ID, TABLES
 from iapt_audit.io.submissions import arrow_text, positions_in
-from iapt_audit.selection import RecordKeys, key_codes
+from iapt_audit.selection import key_codes
 
 HEADER, REFERRAL = "IDS000Header", "IDS101Referral"
 MONTH_SPAN = 12 * 10_000  # month numbers (year * 12 + month - 1) stay below this: a key's place value
@@ -39,49 +40,67 @@ def _check(code, title, table, column, fix, denominator, severity="warning") -> 
                  denominator=denominator, engine="submission_history")
 
 
-def history_verdicts(extract, submissions: pd.DataFrame, wants=lambda code: True,
-                     keys: RecordKeys | None = None) -> list[tuple[Check, Verdict]]:
-    """Run the selected history checks on ``extract`` (as read, every submission) given
-    ``submissions`` as ``selection.ordered_submissions`` returns them; ``keys`` shares the record
-    keys with selection. Each verdict's frame holds its failing records only (``totals`` carries
-    the denominators per provider)."""
-    history = _History(extract, submissions, RecordKeys(extract.tables) if keys is None else keys)
-    return [(check, run(history)) for check, run in HISTORY_CHECKS if wants(check.code)]
+class SubmissionHistory:
+    """The history checks fed one table at a time, beside selection (``audit.SelectStage``).
 
+    ``submissions``: as ``selection.ordered_submissions`` returns them; ``wants(code)``: whether a
+    check runs. ``take`` each record table with its record keys and each row's submission position;
+    ``verdicts`` then gives each check run and its verdict, whose frame holds the failing records
+    only (``totals`` carries the denominators per provider).
+    """
 
-class _History:
-    """Each submission's month as a month number, and each table's rows placed in submissions."""
-
-    def __init__(self, extract, submissions: pd.DataFrame, keys: RecordKeys):
-        self.extract, self.submissions, self.keys = extract, submissions.reset_index(drop=True), keys
+    def __init__(self, submissions: pd.DataFrame, wants=lambda code: True):
+        self.submissions, self.wants = submissions.reset_index(drop=True), wants
         start = pd.to_datetime(self.submissions["month"], format="%Y-%m", errors="coerce")
         # both end in -1, which position -1 (a record of no submission) picks
         self.month = np.append(np.where(start.isna(), -1, start.dt.year * 12 + start.dt.month - 1), -1).astype(np.int64)
         self.order = np.append(self.submissions["order"].to_numpy(), -1)
-
-    def monthly_rows(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of ``name`` in selected submissions of providers with two or more selected months
-        (only they can have a history), and each one's submission position."""
         subs = self.submissions
         chosen = subs["selected"].to_numpy() & (self.month[:-1] >= 0)
         months = pd.Series(self.month[:-1][chosen]).groupby(subs["OrgIDProv"].astype("string").to_numpy()[chosen])
         several = (months.nunique() >= 2).reindex(subs["OrgIDProv"].astype("string"), fill_value=False).to_numpy()
-        eligible = np.append(chosen & several, False)
-        placed = self.placed(name) if eligible.any() else np.full(len(self.extract.tables[name]), -1, np.int64)
-        rows = np.flatnonzero(eligible[placed])
+        # submissions of providers with two or more selected months: only they can have a history
+        self.eligible = np.append(chosen & several, False)
+        self._per_table = {code: [] for code in ("DQ202", "DQ203", "DQ204")}
+
+    def monthly_rows(self, placed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in eligible submissions, and each one's submission position."""
+        rows = np.flatnonzero(self.eligible[placed])
         return rows, placed[rows]
 
-    def placed(self, name: str) -> np.ndarray:
-        """Position of each row's submission in ``submissions`` (-1: unattributed)."""
-        table = self.extract.tables[name]
-        return positions_in(table[SUBMISSION_ID], self.submissions[SUBMISSION_ID]) if SUBMISSION_ID in table \
-            else np.full(len(table), -1, np.int64)
+    def take(self, name: str, table: pd.DataFrame, key: np.ndarray, placed: np.ndarray) -> None:
+        """Run the checks that read ``name``'s records (``key``: ``selection.record_key``; ``placed``:
+        each row's position in ``submissions``)."""
+        if name == HEADER:
+            return
+        for code, check in PER_TABLE:
+            if (name == REFERRAL or code == "DQ204") and self.wants(code):
+                self._per_table[code].append(check(self, table, key, placed, name))
+
+    def verdicts(self) -> list[tuple[Check, Verdict]]:
+        """Every wanted check and its verdict, in ``HISTORY_CHECKS`` order."""
+        out = []
+        for check in HISTORY_CHECKS:
+            if not self.wants(check.code):
+                continue
+            if check.code in self._per_table:
+                out.append((check, _combined(self._per_table[check.code])))
+            else:
+                out.append((check, WHOLE_HISTORY[check.code](self)))
+        return out
 
 
 def _verdict(frame: pd.DataFrame, totals: pd.Series) -> Verdict:
     frame = frame.reset_index(drop=True)
     return Verdict(frame, np.ones(len(frame), bool), np.arange(len(frame)), "value", totals=totals.astype("int64"),
                    aligned=False)
+
+
+def _combined(parts: list[tuple[pd.DataFrame, pd.Series]]) -> Verdict:
+    """One verdict from the failing records and denominators of each table a check read."""
+    frame = pd.concat([f for f, _ in parts], ignore_index=True) if parts else _failing_frame([], [], "", "", [])
+    totals = [t for _, t in parts if len(t)]
+    return _verdict(frame, pd.concat(totals).groupby(level=0).sum() if totals else pd.Series(dtype="int64"))
 
 
 def _failing_frame(org, record_id, table: str, column: str, value) -> pd.DataFrame:
@@ -93,7 +112,7 @@ def _month_text(month: np.ndarray) -> np.ndarray:
     return np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in month], dtype=object)
 
 
-def missing_month(history: _History) -> Verdict:
+def missing_month(history: SubmissionHistory) -> Verdict:
     """Months between a provider's first and last selected month with no submission."""
     subs = history.submissions
     chosen = subs["selected"].to_numpy() & (history.month[:-1] >= 0)
@@ -137,12 +156,12 @@ def _month_end(month: np.ndarray) -> np.ndarray:
     return (first_of_next - np.timedelta64(1, "D")).astype("datetime64[ns]")
 
 
-def broken_continuity(history: _History) -> Verdict:
+def broken_continuity(history: SubmissionHistory, table: pd.DataFrame, key: np.ndarray, placed: np.ndarray,
+                      name: str = REFERRAL) -> tuple[pd.DataFrame, pd.Series]:
     """Referral-months open at month end whose provider submitted the next month without them."""
-    table = history.extract.tables[REFERRAL]
-    rows, placed = history.monthly_rows(REFERRAL)
+    rows, placed = history.monthly_rows(placed)
     month = history.month[placed]
-    referral = history.keys[REFERRAL][rows]
+    referral = key[rows]
     provider, labels = _providers(table, rows)
     discharged = table["ServDischDate"].to_numpy()[rows] if "ServDischDate" in table else \
         np.full(len(rows), np.datetime64("NaT"), "datetime64[ns]")
@@ -153,17 +172,16 @@ def broken_continuity(history: _History) -> Verdict:
     failing = applies & ~_contains(referral * span + month + 1, referral * span + month)
     lost = np.flatnonzero(failing)
     text, after = _month_text(month[lost]), _month_text(month[lost] + 1)
-    return _verdict(_failing_frame(labels[provider[lost]], table["ServiceRequestId"].iloc[rows[lost]].to_numpy(),
-                                   REFERRAL, "ServDischDate",
-                                   [f"open in {a}, absent from {b}" for a, b in zip(text, after)]),
-                    _per_provider(provider, labels, applies))
+    return (_failing_frame(labels[provider[lost]], table["ServiceRequestId"].iloc[rows[lost]].to_numpy(), REFERRAL,
+                           "ServDischDate", [f"open in {a}, absent from {b}" for a, b in zip(text, after)]),
+            _per_provider(provider, labels, applies))
 
 
-def changed_between_months(history: _History) -> Verdict:
+def changed_between_months(history: SubmissionHistory, table: pd.DataFrame, key: np.ndarray, placed: np.ndarray,
+                           name: str = REFERRAL) -> tuple[pd.DataFrame, pd.Series]:
     """Referrals whose received date or patient differs between their monthly records."""
-    table = history.extract.tables[REFERRAL]
-    rows, placed = history.monthly_rows(REFERRAL)
-    referral = history.keys[REFERRAL][rows]
+    rows, placed = history.monthly_rows(placed)
+    referral = key[rows]
     order = np.lexsort((history.order[placed], referral))
     rows, referral, placed = rows[order], referral[order], placed[order]
     same = np.zeros(len(rows), bool)
@@ -182,46 +200,41 @@ def changed_between_months(history: _History) -> Verdict:
     month = _month_text(history.month[placed[first_change]])
     described = [f"{' and '.join(item for item in items if changed[item][position])} changed in {in_month}"
                  for position, in_month in zip(first_change, month)]
-    return _verdict(_failing_frame(labels[provider[first_change]],
-                                   table["ServiceRequestId"].iloc[rows[first_change]].to_numpy(),
-                                   REFERRAL, "ReferralRequestReceivedDate", described),
-                    _per_provider(provider[starts], labels, months >= 2))
+    return (_failing_frame(labels[provider[first_change]], table["ServiceRequestId"].iloc[rows[first_change]].to_numpy(),
+                           REFERRAL, "ReferralRequestReceivedDate", described),
+            _per_provider(provider[starts], labels, months >= 2))
 
 
-def dropped_by_refresh(history: _History) -> Verdict:
+def dropped_by_refresh(history: SubmissionHistory, table: pd.DataFrame, key: np.ndarray, placed: np.ndarray,
+                       name: str) -> tuple[pd.DataFrame, pd.Series]:
     """Records of a superseded submission that the submission replacing it for that month lacks.
     Only the rows of superseded submissions and of the submissions that replaced them are keyed."""
     subs = history.submissions
     winner = np.append(positions_in(subs["superseded_by"].astype("string"), subs[SUBMISSION_ID]), -1)
+    nothing = (_failing_frame([], [], "", "", []), pd.Series(dtype="int64"))
+    if SUBMISSION_ID not in table or not (winner >= 0).any():
+        return nothing
     involved = (winner >= 0) | np.isin(np.arange(len(winner)), winner[winner >= 0])
+    rows = np.flatnonzero(involved[placed])
+    placed = placed[rows]
+    superseded = winner[placed] >= 0
+    if not superseded.any():
+        return nothing
+    key = key[rows]
+    width = len(subs) + 1
+    old = np.flatnonzero(superseded)
+    lost = old[~_contains(key[old] * width + winner[placed[old]], key[~superseded] * width + placed[~superseded])]
+    provider, labels = _providers(table, rows)
     kinds = subs["File_Type"].astype("string").fillna("submission").to_numpy()
     ids = subs[SUBMISSION_ID].astype("string").to_numpy()
-    parts, totals = [], []
-    for name, table in history.extract.tables.items():
-        if name == HEADER or SUBMISSION_ID not in table or not (winner >= 0).any():
-            continue
-        placed = history.placed(name)
-        rows = np.flatnonzero(involved[placed])
-        placed = placed[rows]
-        superseded = winner[placed] >= 0
-        if not superseded.any():
-            continue
-        key = history.keys[name][rows]
-        width = len(subs) + 1
-        old = np.flatnonzero(superseded)
-        lost = old[~_contains(key[old] * width + winner[placed[old]], key[~superseded] * width + placed[~superseded])]
-        provider, labels = _providers(table, rows)
-        totals.append(_per_provider(provider, labels, superseded))
-        was, now = placed[lost], winner[placed[lost]]
-        parts.append(_failing_frame(labels[provider[lost]], table[RECORD_ID[name]].iloc[rows[lost]].to_numpy(), name,
-                                    RECORD_ID[name], [f"in {kinds[a]} {ids[a]}, not in {kinds[b]} {ids[b]}"
-                                                      for a, b in zip(was, now)]))
-    frame = pd.concat(parts, ignore_index=True) if parts else _failing_frame([], [], "", "", [])
-    total = pd.concat(totals).groupby(level=0).sum() if totals else pd.Series(dtype="int64")
-    return _verdict(frame, total)
+    was, now = placed[lost], winner[placed[lost]]
+    return (_failing_frame(labels[provider[lost]], table[RECORD_ID[name]].iloc[rows[lost]].to_numpy(), name,
+                           RECORD_ID[name], [f"in {kinds[a]} {ids[a]}, not in {kinds[b]} {ids[b]}"
+                                             for a, b in zip(was, now)]),
+            _per_provider(provider, labels, superseded))
 
 
-def repeated_file_type(history: _History) -> Verdict:
+def repeated_file_type(history: SubmissionHistory) -> Verdict:
     """Submissions sharing a provider, month and File_Type with another (e.g. two Primaries)."""
     subs = history.submissions
     kind = subs["File_Type"].astype("string").str.strip().str.lower()
@@ -236,20 +249,23 @@ def repeated_file_type(history: _History) -> Verdict:
 
 
 HISTORY_CHECKS = [
-    (_check("DQ201", "A month is missing from the provider's run of submissions", HEADER, "ReportingPeriodStartDate",
-            "Submit the missing month (open referrals must be submitted every month until they close).",
-            "months from each provider's first to its last submitted month"), missing_month),
-    (_check("DQ202", "Open referral left out of the next month's submission without a discharge", REFERRAL,
-            "ServDischDate", "Submit every open referral each month, or record its ServDischDate and EndCode.",
-            "referral-months open at month end whose provider submitted the next month"), broken_continuity),
-    (_check("DQ203", "Referral's received date or patient changes between monthly submissions", REFERRAL,
-            "ReferralRequestReceivedDate",
-            "Keep ReferralRequestReceivedDate and LocalPatientId fixed for the life of a referral.",
-            "referrals submitted in two or more months"), changed_between_months),
-    (_check("DQ204", "A Refresh drops a record its Primary had", "(all record tables)", "(record identifier)",
-            "Resubmit the record in the Refresh, or confirm it was deleted on purpose.",
-            "records of submissions replaced by a later submission for the same month"), dropped_by_refresh),
-    (_check("DQ205", "Two submissions of one File_Type for the same provider and month", HEADER, "File_Type",
-            "Submit one Primary and at most one Refresh per month; the later one is counted.",
-            "submissions"), repeated_file_type),
+    _check("DQ201", "A month is missing from the provider's run of submissions", HEADER, "ReportingPeriodStartDate",
+           "Submit the missing month (open referrals must be submitted every month until they close).",
+           "months from each provider's first to its last submitted month"),
+    _check("DQ202", "Open referral left out of the next month's submission without a discharge", REFERRAL,
+           "ServDischDate", "Submit every open referral each month, or record its ServDischDate and EndCode.",
+           "referral-months open at month end whose provider submitted the next month"),
+    _check("DQ203", "Referral's received date or patient changes between monthly submissions", REFERRAL,
+           "ReferralRequestReceivedDate",
+           "Keep ReferralRequestReceivedDate and LocalPatientId fixed for the life of a referral.",
+           "referrals submitted in two or more months"),
+    _check("DQ204", "A Refresh drops a record its Primary had", "(all record tables)", "(record identifier)",
+           "Resubmit the record in the Refresh, or confirm it was deleted on purpose.",
+           "records of submissions replaced by a later submission for the same month"),
+    _check("DQ205", "Two submissions of one File_Type for the same provider and month", HEADER, "File_Type",
+           "Submit one Primary and at most one Refresh per month; the later one is counted.",
+           "submissions"),
 ]
+# checks that read one record table at a time (DQ202 and DQ203 the referrals only), and the rest
+PER_TABLE = [("DQ202", broken_continuity), ("DQ203", changed_between_months), ("DQ204", dropped_by_refresh)]
+WHOLE_HISTORY = {"DQ201": missing_month, "DQ205": repeated_file_type}

@@ -23,7 +23,9 @@ policy's own notices) is listed in ``Extract.notices`` so the reports can say so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,7 @@ from iapt_audit.model.tables import SUBMISSION_ID, TABLES, TableSpec
 
 UNPARSED_COLUMNS = ["table", "column", "row", "position", "value"]  # row: in its file; position: in its table
 NOTICE_COLUMNS = ["table", "column", "rows", "message"]
+HEADER = submissions.HEADER
 
 
 @dataclass
@@ -87,7 +90,7 @@ class Extract:
         self.unparsed = self.unparsed[~self.unparsed["column"].isin(identifiers)].reset_index(drop=True)
 
 
-def read_extract(path, *, identifiers: bool = False) -> Extract:
+def read_extract(path, *, identifiers: bool = False, take=None) -> Extract:
     """Read the extract at ``path``: a folder, .zip or .xlsx (a snapshot or a warehouse extract of
     many submissions), or a folder of submissions (``io.submissions``).
 
@@ -95,37 +98,55 @@ def read_extract(path, *, identifiers: bool = False) -> Extract:
     them (NHS number check digit); callers drop them with ``Extract.drop_identifiers``.
     Every table comes back with a ``UniqueSubmissionID`` column naming each record's submission
     (missing where it cannot be told), and ``Extract.submissions`` lists the submissions.
+
+    ``take(extract, name, table)``: when given, each record table is handed to it as soon as it is
+    typed and tagged, in the data set's table order after the header (``extract.submissions`` is
+    then complete), and is not kept in ``extract.tables``. The selection stage takes them this way
+    so that a year of monthly submissions is never held whole as read: each table is reduced to its
+    latest records before the next is read (the audit's memory peak, issue 13).
     """
     path = Path(path)
     sources = submissions.submission_sources(path, table_file_name)
     if sources is not None:
-        return _read_submissions(path, sources, identifiers)
-    files, raw = _read_source(path, identifiers)
-    extract = _typed(path, files, raw)
-    extract.submissions = submissions.header_submissions(
-        extract.tables.get("IDS000Header"), extract.files.get("IDS000Header"),
-        extract.first_row.get("IDS000Header", 2))
-    _tag(extract)
+        return _read_submissions(path, sources, identifiers, take)
+    with _opened_tables(path, identifiers) as (files, read):
+        extract = Extract(source=path, tables={}, files=files, first_row={})
+        if HEADER in files:
+            _add_table(extract, HEADER, read(HEADER))
+        extract.submissions = submissions.header_submissions(
+            extract.tables.get(HEADER), files.get(HEADER), extract.first_row.get(HEADER, 2))
+        _name_header_rows(extract)
+        for name in [name for name in TABLES if name in files and name != HEADER]:
+            _add_table(extract, name, read(name), take)
     return extract
 
 
-def _read_source(path: Path, identifiers: bool) -> tuple[dict[str, Path], dict[str, TableFile]]:
-    """One extract's (folder, .zip or .xlsx) table files as read, untyped, named as the user gave them."""
+@contextmanager
+def _opened_tables(path: Path, identifiers: bool):
+    """One extract's (folder, .zip or .xlsx) table files, named as the user gave them, and a
+    function reading one table's wanted columns untyped (read one at a time, when asked)."""
     with opened_source(path) as source:
-        try:
-            files = find_table_files(source)
-            raw = {name: read_table_file(file, name, _wanted_columns(TABLES[name], identifiers), TABLES[name])
-                   for name, file in files.items()}
-        except InputError as err:
+        def named(err: InputError) -> InputError:
+            # a zip's tables are named inside the archive, not in the deleted temporary folder
             if source != path and err.file:
                 err.file = err.file.replace(str(source), str(path))
-            raise
-    if source != path:  # name a zip's tables inside the archive, not in the deleted temporary folder
-        files = {name: path / file.name for name, file in files.items()}
-    return files, raw
+            return err
+
+        try:
+            found = find_table_files(source)
+        except InputError as err:
+            raise named(err) from None
+
+        def read(name: str) -> TableFile:
+            try:
+                return read_table_file(found[name], name, _wanted_columns(TABLES[name], identifiers), TABLES[name])
+            except InputError as err:
+                raise named(err) from None
+
+        yield ({name: path / file.name for name, file in found.items()} if source != path else found), read
 
 
-def _read_submissions(path: Path, sources: list[Path], identifiers: bool) -> Extract:
+def _read_submissions(path: Path, sources: list[Path], identifiers: bool, take=None) -> Extract:
     """A folder of submissions as one extract: each table the submissions' records one after another,
     typed once (not once per submission: a year of a provider is a dozen files per table).
 
@@ -135,50 +156,54 @@ def _read_submissions(path: Path, sources: list[Path], identifiers: bool) -> Ext
     """
     parts, headers, seen = [], [], {}
     for source in sources:
-        files, raw = _read_source(source, identifiers)
-        header = _typed(source, {"IDS000Header": files["IDS000Header"]}, {"IDS000Header": raw["IDS000Header"]}) \
-            if "IDS000Header" in raw else None
-        table = None if header is None else header.tables["IDS000Header"]
+        with _opened_tables(source, identifiers) as (files, read):
+            raw = {name: read(name) for name in files}
+        header = None
+        if HEADER in raw:
+            header = Extract(source=source, tables={}, files={HEADER: files[HEADER]}, first_row={})
+            _add_table(header, HEADER, replace(raw[HEADER]))  # the text stays, combined below
+        table = None if header is None else header.tables[HEADER]
         if table is None or len(table) != 1:
             found = "no IDS000Header" if table is None else f"an IDS000Header of {len(table)} rows"
-            raise InputError(f"the submission has {found}", file=files.get("IDS000Header", source),
+            raise InputError(f"the submission has {found}", file=files.get(HEADER, source),
                              fix="give every submission of the folder its own one-row IDS000Header")
         if SUBMISSION_ID not in table or table[SUBMISSION_ID].isna().all():
             table[SUBMISSION_ID] = pd.Series(source.name, index=table.index, dtype="string[pyarrow]")
-        described = submissions.header_submissions(table, files["IDS000Header"], header.first_row["IDS000Header"])
+        described = submissions.header_submissions(table, files[HEADER], header.first_row[HEADER])
         identifier = str(described[SUBMISSION_ID].iloc[0])
         if identifier in seen:
             raise InputError(f"UniqueSubmissionID {identifier} is also the identifier of {seen[identifier]}",
-                             file=files["IDS000Header"], column=SUBMISSION_ID, row=header.first_row["IDS000Header"],
+                             file=files[HEADER], column=SUBMISSION_ID, row=header.first_row[HEADER],
                              fix="give each submission its own UniqueSubmissionID")
         seen[identifier] = str(source)
-        raw["IDS000Header"].frame[SUBMISSION_ID] = identifier
-        _fill_provider({n: r.frame for n, r in raw.items() if n != "IDS000Header"}, table["OrgIDProv"].iloc[0])
+        raw[HEADER].frame[SUBMISSION_ID] = identifier
+        _fill_provider({n: r.frame for n, r in raw.items() if n != HEADER}, table["OrgIDProv"].iloc[0])
         headers.append(described)
         parts.append((files, raw))
     names = [name for name in TABLES if any(name in raw for _, raw in parts)]
-    combined, owners, origins = {}, {}, {}
-    for name in names:
-        reads = [(number, files[name], raw[name]) for number, (files, raw) in enumerate(parts) if name in raw]
+    extract = Extract(source=path, tables={}, files=dict.fromkeys(names, path), first_row={},
+                      submissions=pd.concat(headers, ignore_index=True))
+    for name in names:  # each table combined, typed and tagged, its submissions' parts freed as it goes
+        reads = [(number, files[name], raw.pop(name)) for number, (files, raw) in enumerate(parts) if name in raw]
         columns = list(dict.fromkeys(column for _, _, read in reads for column in read.frame.columns))
         frame = pd.concat([read.frame.reindex(columns=columns) for _, _, read in reads], ignore_index=True)
-        combined[name] = TableFile(frame, first_row=2, encoding=next((r.encoding for *_, r in reads if r.encoding), None),
-                                   case_mapped=sorted({h for *_, r in reads for h in r.case_mapped}))
-        owners[name] = np.repeat([number for number, *_ in reads], [len(read.frame) for *_, read in reads])
-        origins[name] = [(file, read.first_row, len(read.frame)) for _, file, read in reads]
-    extract = _typed(path, dict.fromkeys(names, path), combined)
-    extract.submissions = pd.concat(headers, ignore_index=True)
-
-    def locate(name: str, index: int) -> tuple[Path, int]:
-        """The file and row of a combined table's record ``index``."""
-        for file, first, size in origins[name]:
-            if index < size:
-                return file, first + index
-            index -= size
-        raise IndexError(index)
-
-    submissions.tag_records(extract.tables, extract.submissions, extract.files, extract.first_row, owners, locate)
+        combined = TableFile(frame, first_row=2, encoding=next((r.encoding for *_, r in reads if r.encoding), None),
+                             case_mapped=sorted({h for *_, r in reads for h in r.case_mapped}))
+        owners = np.repeat([number for number, *_ in reads], [len(read.frame) for *_, read in reads])
+        origins = [(file, read.first_row, len(read.frame)) for _, file, read in reads]
+        del reads, frame
+        _add_table(extract, name, combined, take, owners=owners, locate=functools.partial(_locate, origins))
     return extract
+
+
+def _locate(origins: list[tuple[Path, int, int]], name: str, index: int) -> tuple[Path, int]:
+    """The file and row of a combined table's record ``index`` (``origins``: each part's file,
+    first row and length, in order)."""
+    for file, first, size in origins:
+        if index < size:
+            return file, first + index
+        index -= size
+    raise IndexError(index)
 
 
 def _fill_provider(records: dict[str, pd.DataFrame], provider) -> None:
@@ -190,42 +215,48 @@ def _fill_provider(records: dict[str, pd.DataFrame], provider) -> None:
             frame["OrgIDProv"] = frame["OrgIDProv"].astype("string[pyarrow]").fillna(provider)
 
 
-def _tag(extract: Extract) -> None:
-    """Every record's submission (``io.submissions.tag_records``); an older snapshot's header rows
-    get the identifiers ``header_submissions`` gave them."""
-    submissions.tag_records(extract.tables, extract.submissions, extract.files, extract.first_row)
-    header = extract.tables.get("IDS000Header")
+def _name_header_rows(extract: Extract) -> None:
+    """An older snapshot's header rows (no UniqueSubmissionID) take the identifiers
+    ``header_submissions`` gave them."""
+    header = extract.tables.get(HEADER)
     if header is not None and (SUBMISSION_ID not in header or header[SUBMISSION_ID].isna().any()):
-        first = extract.first_row["IDS000Header"]
-        rows = [f"{extract.files['IDS000Header']} row {r}" for r in range(first, first + len(header))]
+        first = extract.first_row[HEADER]
+        rows = [f"{extract.files[HEADER]} row {r}" for r in range(first, first + len(header))]
         named = extract.submissions.set_index("source")[SUBMISSION_ID]
         header[SUBMISSION_ID] = pd.Series(named.reindex(rows).to_numpy(), index=header.index, dtype="string[pyarrow]")
 
 
-def _typed(source: Path, files: dict[str, Path], raw: dict[str, TableFile]) -> Extract:
-    """The tables as read, typed (``_type_columns``), with what failed to parse and what was tolerated."""
-    tables, first_row, rows_read, encodings = {}, {}, {}, {}
-    unparsed, notices = [], []
-    for name, read in raw.items():
-        spec = TABLES[name]
-        rows_read[name] = len(read.frame)
-        table, bad, noted = _type_columns(read.frame, spec, read.first_row)
-        tables[name], first_row[name] = table, read.first_row
-        unparsed.extend(part.assign(position=part["row"] - read.first_row) for part in bad)
-        notices.extend(noted)
-        if read.encoding:
-            encodings[name] = read.encoding
-            if not read.encoding.startswith("utf-8"):
-                notices.append(_notice(name, None, rows_read[name], f"read as {read.encoding}, not UTF-8"))
-        for header_name in read.case_mapped:
-            notices.append(_notice(name, header_name, 0, f"header {header_name!r} matched by ignoring letter case"))
-    _attach_provider(tables, files, first_row)
-    return Extract(source=source, tables=tables, files=files, first_row=first_row,
-                   unparsed=_frame(unparsed, UNPARSED_COLUMNS), rows_read=rows_read, encodings=encodings,
-                   notices=_frame(notices, NOTICE_COLUMNS))
+def _add_table(extract: Extract, name: str, read: TableFile, take=None, owners=None, locate=None) -> None:
+    """Type one table as read (``_type_columns``), give it its provider and (a record table) its
+    submission (``io.submissions.tag_records``), record what failed to parse and what was
+    tolerated in ``extract``, then keep it in ``extract.tables`` or hand it to ``take``."""
+    spec = TABLES[name]
+    extract.rows_read[name] = len(read.frame)
+    extract.first_row[name] = read.first_row
+    table, bad, noted = _type_columns(read.frame, spec, read.first_row)
+    del read.frame  # the text as read: freed before the next table is read
+    unparsed = [part.assign(position=part["row"] - read.first_row) for part in bad]
+    if read.encoding:
+        extract.encodings[name] = read.encoding
+        if not read.encoding.startswith("utf-8"):
+            noted.append(_notice(name, None, len(table), f"read as {read.encoding}, not UTF-8"))
+    noted.extend(_notice(name, header_name, 0, f"header {header_name!r} matched by ignoring letter case")
+                 for header_name in read.case_mapped)
+    extract.unparsed = _appended(extract.unparsed, unparsed, UNPARSED_COLUMNS)
+    extract.notices = _appended(extract.notices, noted, NOTICE_COLUMNS)
+    _attach_provider(extract, name, table)
+    if name != HEADER:
+        submissions.tag_records({name: table}, extract.submissions, extract.files, extract.first_row,
+                                None if owners is None else {name: owners}, locate)
+    if take is None or name == HEADER:
+        extract.tables[name] = table
+    else:
+        take(extract, name, table)
 
 
-def _frame(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+def _appended(frame: pd.DataFrame, parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """``frame`` with ``parts`` below it (an empty ``frame`` is left out, so it sets no types)."""
+    parts = ([frame] if len(frame) else []) + parts
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
@@ -259,22 +290,21 @@ def _type_columns(raw: pd.DataFrame, spec: TableSpec, first: int):
     return pd.DataFrame(out, index=raw.index), bad, noted
 
 
-def _attach_provider(tables: dict[str, pd.DataFrame], files: dict[str, Path], first_row: dict[str, int]) -> None:
-    """Give every table an OrgIDProv: its own column, else the header's single provider."""
-    header = tables.get("IDS000Header")
+def _attach_provider(extract: Extract, name: str, table: pd.DataFrame) -> None:
+    """Give ``table`` an OrgIDProv, in place: its own column, else the header's single provider."""
+    header = table if name == HEADER else extract.tables.get(HEADER)
+    if "OrgIDProv" in table and table["OrgIDProv"].notna().all():
+        return
     header_orgs = [] if header is None else header["OrgIDProv"].dropna().unique().tolist()
-    for name, table in tables.items():
-        if "OrgIDProv" in table and table["OrgIDProv"].notna().all():
-            continue
-        if len(header_orgs) == 1:
-            fill = pd.Series(header_orgs[0], index=table.index, dtype="string[pyarrow]")
-            table["OrgIDProv"] = table["OrgIDProv"].fillna(fill) if "OrgIDProv" in table else fill
-            continue
-        if "OrgIDProv" in table:
-            row = int(np.flatnonzero(table["OrgIDProv"].isna().to_numpy())[0])
-            raise InputError("OrgIDProv is blank", file=files[name], column="OrgIDProv", row=row + first_row[name],
-                             fix="fill in the provider's ODS code on every row, or supply a one-provider IDS000Header")
-        reason = ("IDS000Header names several providers" if header_orgs
-                  else "there is no IDS000Header to take it from")
-        raise InputError(f"no OrgIDProv column and {reason}", file=files[name], column="OrgIDProv",
-                         fix="add an OrgIDProv column to every table, or supply a one-provider IDS000Header")
+    if len(header_orgs) == 1:
+        fill = pd.Series(header_orgs[0], index=table.index, dtype="string[pyarrow]")
+        table["OrgIDProv"] = table["OrgIDProv"].fillna(fill) if "OrgIDProv" in table else fill
+        return
+    if "OrgIDProv" in table:
+        row = int(np.flatnonzero(table["OrgIDProv"].isna().to_numpy())[0])
+        raise InputError("OrgIDProv is blank", file=extract.files[name], column="OrgIDProv",
+                         row=row + extract.first_row[name],
+                         fix="fill in the provider's ODS code on every row, or supply a one-provider IDS000Header")
+    reason = "IDS000Header names several providers" if header_orgs else "there is no IDS000Header to take it from"
+    raise InputError(f"no OrgIDProv column and {reason}", file=extract.files[name], column="OrgIDProv",
+                     fix="add an OrgIDProv column to every table, or supply a one-provider IDS000Header")

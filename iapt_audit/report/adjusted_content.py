@@ -76,16 +76,18 @@ def _shown(kind: str, row, figures: Figures):
                 "0" if left_out == 0 else f"-{_text(left_out)}" if left_out != SUPPRESSED else SUPPRESSED)
     official = figures.percent(int(row["official_numerator"]), int(row["official_denominator"]))
     changed = figures.percent(int(row["adjusted_numerator"]), int(row["adjusted_denominator"]))
+    shown = _text(official, "{:g}%"), _text(changed, "{:g}%")
     if official is None or changed is None:
-        return _text(official), _text(changed), ""
+        return *shown, ""
     if SUPPRESSED in (official, changed):
-        return _text(official), _text(changed), SUPPRESSED
+        return *shown, SUPPRESSED
     points = float(row["difference"])
     points = round(points) if figures.disclosed else round(points, 1)
-    return f"{official:g}%", f"{changed:g}%", f"{points:+g} points"
+    return *shown, f"{points:+g} points"
 
 
-def _text(value) -> str:
+def _text(value, form: str = "{:,}") -> str:
+    """A shown figure: "" when there is none, "*" when suppressed, else ``form`` of the number."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else f"{value:,}"
+    return value if isinstance(value, str) else form.format(value)

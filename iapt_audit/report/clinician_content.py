@@ -3,14 +3,27 @@
 Only the self-check audience builds it: clinician identifiers are the service's local pseudonyms
 and never reach a commissioner or regulator output (``audiences`` never calls this module for
 them; ``tests/clinician`` searches those files). Exact counts, as the rest of the self-check.
+
+Each provider and measure where a clinician is worse than expected gets a funnel plot (issue 18:
+"compared within the provider on a funnel"), drawn by the providers' own funnel code
+(``outliers.compare_providers`` builds the entry, ``outlier_content.funnel_chart`` draws it) with
+clinicians as the points. The curves are the funnel of the team's clinicians with no flag on the
+measure (with one flagged clinician, exactly the leave-one-out funnel that clinician was judged
+against); each point's colour, verdict and hover limits are the view's own leave-one-out judgement
+(``clinician.leave_one_out_limits``), so the chart and the tables never disagree.
 """
 
 from __future__ import annotations
 
-from iapt_audit.clinician import CONSTRUCTION, FIRST_CONTACT_RULES, INTERNAL_ONLY, LAST_SESSION_RULES
+import pandas as pd
+
+from iapt_audit.clinician import (CONSTRUCTION, FIRST_CONTACT_RULES, INTERNAL_ONLY, LAST_SESSION_RULES,
+                                  leave_one_out_limits)
+from iapt_audit.outliers import compare_providers
+from iapt_audit.report import kpi_content, outlier_content
 from iapt_audit.report.disclosure import Figures
-from iapt_audit.report.document import Column, Section, Table
-from iapt_audit.stats.direction import COMMON
+from iapt_audit.report.document import Chart, Column, Section, Table
+from iapt_audit.stats.direction import COMMON, direction_of
 
 NOT_RUN = "No care activity names a clinician (CarePersLocalId), so there is no clinician view."
 INTRO = (f"{INTERNAL_ONLY} Where in the team a pattern comes from: each clinician's caseload, outcomes and the "
@@ -29,7 +42,8 @@ def section(result, figures: Figures) -> Section:
     if not view.ran:
         section.status = NOT_RUN
         return section
-    section.blocks += [_flagged(view), _clinicians(view)]
+    titles = {**kpi_content.LABELS, **{r.code: f"{r.code} {r.rule.title}" for r in result.rules or ()}}
+    section.blocks += [_flagged(view), *_team_funnels(view, titles, figures), _clinicians(view)]
     return section
 
 
@@ -43,6 +57,41 @@ def _flagged(view) -> Table:
                  note="None." if not rows else "A prompt to look at the records together, not a judgement of a "
                                                "person: see each rule's known false positives.",
                  sheet="Clinicians flagged")
+
+
+def _team_funnels(view, titles: dict[str, str], figures: Figures) -> list[Chart]:
+    """One funnel plot per provider and measure with a clinician worse than expected."""
+    indicators = view.indicators
+    charts = []
+    for org, measure in view.flagged()[["OrgIDProv", "measure"]].drop_duplicates().itertuples(index=False):
+        team = indicators[(indicators["OrgIDProv"] == org).to_numpy() & (indicators["measure"] == measure).to_numpy()]
+        charts.append(_team_funnel(org, measure, team.reset_index(drop=True), titles, figures))
+    return charts
+
+
+def _team_funnel(org: str, measure: str, team: pd.DataFrame, titles: dict[str, str], figures: Figures) -> Chart:
+    """The team's funnel for one measure, clinicians as the points (module docstring)."""
+    frame = pd.DataFrame({"provider": team["clinician"].astype(str), "numerator": team["numerator"],
+                          "denominator": team["denominator"]})
+    flags = [f if isinstance(f, str) else None for f in team["flag"]]
+    rest = [str(c) for c, f in zip(team["clinician"], flags) if f is None]
+    fitted = (f"the funnel of {org}'s {len(rest)} clinicians without a flag on the measure" if len(rest) >= 2
+              else f"the funnel of all {len(team)} of {org}'s clinicians")
+    entry = compare_providers(measure, frame, min_providers=2, rare_zero_share=None,
+                              fit_on=rest if len(rest) >= 2 else None,
+                              flag_low=not measure.startswith("GM"), direction=direction_of(measure),
+                              construction=f"Curves: {fitted} (99.8% and 95% limits); each point's verdict and hover "
+                                           f"limits: {CONSTRUCTION}")
+    lower, upper = leave_one_out_limits(team["numerator"].to_numpy(float), team["denominator"].to_numpy(float))
+    for i, (clinician, flag, verdict) in enumerate(zip(team["clinician"], flags, team["verdict"])):
+        entry["providers"][str(clinician)].update(lower=float(lower[i]), upper=float(upper[i]), flag=flag,
+                                                  verdict=verdict if isinstance(verdict, str) else COMMON)
+    chart = outlier_content.funnel_chart(entry, titles, figures, f"clinician-funnel-{org}-{measure}")
+    flagged = [str(c) for c, f in zip(team["clinician"], flags) if f is not None]
+    chart.title = f"{chart.title}: {org}'s clinicians"
+    chart.alt = (f"Funnel plot of {titles.get(measure, measure)} for {len(team)} clinicians of {org}; target "
+                 f"{100 * entry['target']:.1f}% (the curves' clinicians); outside the limits: {', '.join(flagged) or 'none'}.")
+    return chart
 
 
 def _clinicians(view) -> Table:

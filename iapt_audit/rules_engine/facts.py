@@ -10,6 +10,29 @@ import numpy as np
 import pandas as pd
 
 
+def remembered(pathways, name: str, compute):
+    """``compute()``, a per-referral fact that does not depend on the period measured (a Series or
+    DataFrame indexed like ``pathways.referrals``), computed once per set of referrals.
+
+    Why: the monthly SPC charts (``outliers.monthly_spc``) measure every rule on a dozen cuts of
+    the same referrals; each cut (``outliers._open_during``) takes the facts the rules stage
+    already computed on the whole with it (``cut_facts``) instead of computing them again. Facts
+    are kept per referrals frame, so a ``Pathways`` holding other referrals never sees them.
+    """
+    key = (id(pathways.referrals), name)
+    if key not in pathways.facts:
+        pathways.facts[key] = compute()
+    return pathways.facts[key]
+
+
+def cut_facts(pathways, keep: np.ndarray, referrals: pd.DataFrame) -> dict:
+    """The facts remembered for ``pathways``' referrals, cut to the rows ``keep`` (a mask over
+    them) and indexed like ``referrals`` (those rows, renumbered), for a ``Pathways`` of them."""
+    own = id(pathways.referrals)
+    return {(id(referrals), name): fact[keep].set_axis(referrals.index)
+            for (frame, name), fact in pathways.facts.items() if frame == own}
+
+
 def cases(referrals: pd.DataFrame, in_scope, counted, **facts) -> pd.DataFrame:
     """``Measurement.cases``: the referrals in scope, their ``counted`` flag and the named facts."""
     frame = pd.DataFrame({"OrgIDProv": referrals["OrgIDProv"], "ServiceRequestId": referrals["ServiceRequestId"],
@@ -35,16 +58,20 @@ def finished(referrals: pd.DataFrame, period) -> pd.Series:
 def nth_treatment(pathways, nth: int, columns=("CareContDate", "AppType", "CareContPatientTherMode",
                                                  "NumGroupTherParticipants")) -> pd.DataFrame:
     """The nth (1-based) treatment contact's items per referral; missing where there is none."""
-    contacts = pathways.contacts
-    picked = contacts.loc[(contacts["treatment_number"] == nth).to_numpy(), ["ref", *columns]].set_index("ref")
-    return picked.reindex(pathways.referrals.index)
+    def compute():
+        contacts = pathways.contacts
+        picked = contacts.loc[(contacts["treatment_number"] == nth).to_numpy(), ["ref", *columns]].set_index("ref")
+        return picked.reindex(pathways.referrals.index)
+    return remembered(pathways, f"treatment {nth} {columns}", compute)
 
 
 def last_seen(pathways) -> pd.Series:
     """Date of each referral's last attended, in-window, non-follow-up contact."""
-    contacts = pathways.contacts
-    seen = contacts.loc[contacts["seen"].to_numpy(), ["ref", "CareContDate"]]
-    return seen.groupby("ref")["CareContDate"].max().reindex(pathways.referrals.index)
+    def compute():
+        contacts = pathways.contacts
+        seen = contacts.loc[contacts["seen"].to_numpy(), ["ref", "CareContDate"]]
+        return seen.groupby("ref")["CareContDate"].max().reindex(pathways.referrals.index)
+    return remembered(pathways, "last seen", compute)
 
 
 def days(delta: pd.Series) -> pd.Series:

@@ -2,7 +2,7 @@
 
 Spark hands ``audit_provider`` every table of one provider (packed in envelopes). It runs what the
 pandas engine runs, with the same functions: selection of the latest submissions
-(``selection.select_submissions``), the submission-history, cross-table and item-table data
+(``audit.SelectStage``), the submission-history, cross-table and item-table data
 checks (``dq.run_data_quality`` with the suites left out), pathways (``pathway.derive_pathways``),
 KPIs (``kpis.compute_kpis``), each gaming rule's measurement (``Rule.measure``), the monthly
 SPC charts (``outliers.monthly_spc``: each provider's own) and the reconciliation with NHS
@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from iapt_audit.adjusted import adjusted_headlines
+from iapt_audit.audit import SelectStage
 from iapt_audit.clinician import clinician_sessions, clinician_view
 from iapt_audit.dq import DQSettings, run_data_quality
 from iapt_audit.dq import gx_runner
 from iapt_audit.dq.findings import Providers
 from iapt_audit.dq.gx_frames import gx_frame
-from iapt_audit.dq.submission_history import history_verdicts
 from iapt_audit.errors import InputError
 from iapt_audit.identifiers import IdentifierMask
 from iapt_audit.io import submissions as submission_table
@@ -50,7 +50,6 @@ from iapt_audit.period import Period
 from iapt_audit.publication import publication_figures
 from iapt_audit.rules_engine.catalogue import select_rules
 from iapt_audit.rules_engine.settings import limits_for, rule_sections
-from iapt_audit.selection import RecordKeys, ordered_submissions, select_submissions
 from iapt_audit.spark.envelope import ROW, envelope_frame, envelopes, opened
 
 # the referral items the driver keeps: what the report's distributions read (report.distributions)
@@ -107,9 +106,7 @@ def audit_provider(task: ProviderTask, org, tables: dict[str, pd.DataFrame]) -> 
     """Everything one provider contributes, by kind: ``result`` (a dict of per-provider results)
     and ``gx:<table>`` (the GX frame of each table the suites check)."""
     extract = _provider_extract(task, org, tables)
-    keys = RecordKeys(extract.tables)  # as read_and_select: history first, then selection
-    history = history_verdicts(extract, ordered_submissions(extract.submissions), task.settings.wants, keys)
-    selection = select_submissions(extract, keys=keys)
+    selection, history = SelectStage.of_extract(extract, task.settings.wants)  # as read_and_select
     latest, latest_rows = _without_row(selection.latest)
     distinct, _ = _without_row(selection.distinct)
     pathways = derive_pathways(distinct, task.scales or None, task.pathway_settings) if task.derive else None

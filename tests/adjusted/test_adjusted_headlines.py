@@ -1,10 +1,11 @@
-"""Gaming-adjusted headlines on a hand-worked fixture, and on the synthetic demo.
+"""Gaming-adjusted headlines on a hand-worked fixture.
 
-The fixture (one provider, 2024-25) holds nine referrals, each built for one figure:
+The fixture (one provider, 2024-25) holds thirteen referrals, each built for one figure (days
+from 2024-04-01, the received date unless stated):
 
 ref  facts                                                        official wait  what the pattern changes
-A    first treatment day 28, second day 35; PHQ 15→8, GAD 12→6    28             recovered, clear of the cut-offs
-B    first day 21, second day 141 (gap 120); PHQ 14→9, GAD 10→5   21             GM03: wait to second 141; GM06: PHQ 9 not clear
+A    first treatment day 28, second day 35; PHQ 15→8, GAD 12→6    28             recovered (PHQ 8, GAD 6)
+B    first day 21, second day 141 (gap 120); PHQ 14→9, GAD 10→5   21             GM03: wait to second 141
 C    first day 70, second day 77; PHQ 12→11 (not recovered)       70             -
 D    one AppType 03 contact, then discharged                      -              GM01: left out of access
 E    group session day 14, individual day 122 (gap 108)           14             GM03 and GM04: wait 122
@@ -12,23 +13,41 @@ F    one group session of 20, then discharged                     -             
 G    LI day 14 and 21, HI day 153 (gap 132)                       14             GM05: wait 153
 H    LI day 9 and 16 (patient P9), finished                       9              -
 I    N1 re-referral of P9 received 2024-08-01, HI day 7 and 14    7              GM05: from H's referral, wait 129
-E, G, H and I score below caseness (not at caseness), so recovery's denominator is A, B, C.
+J-L  first day 7, second 14; PHQ 15→9, GAD 10→7 (recovered)       7              GM06: last PHQ-9 and GAD-7 at the heap
+M    first day 7, second 14; PHQ 14→9, GAD 10→9 (not recovered)   7              GM06: last PHQ-9 at the heap
+E, G, H and I score below caseness (not at caseness), so recovery's denominator is A, B, C, J-M (7).
 
-Worked by hand: access 9 (GM01 and GM02: 8 each); finished courses 7; official 6 weeks 6/7
-(C is 70 days), 18 weeks 7/7; GM03 6w 4/7 (A G H I) 18w 6/7 (B out); GM04 6w 5/7 (E out) 18w 7/7;
-GM05 6w 4/7 (G, I out) 18w 5/7 (G 153, I 129 out); recovery 2/3, GM06 1/3 (B's last PHQ-9 is 9).
+Access 13 (GM01 and GM02: 12 each). Finished courses 11 (all but D, F); official 6 weeks 10/11 (C
+is 70 days), 18 weeks 11/11. GM04 6w 9/11 (E out) 18w 11/11 (E 122); GM05 6w 8/11 (G, I out) 18w
+9/11 (G 153, I 129 out).
+
+GM03 (hidden: first-to-second gap over 90 days, B 120 and E 108, 2 of the 11 finished courses).
+With GM03's min_percent set to 10 (the fixture's config): tolerated floor(10 % × 11) = 1, excess
+2 − 1 = 1, so only the longest gap, B, is re-timed (141 days): 6w 9/11, 18w 10/11. At the
+default 30 %: tolerated floor(3.3) = 3 ≥ 2, nothing re-timed (10/11, 11/11). At 0 %: both; E's
+122 days is within 18 weeks, so 6w 8/11, 18w 10/11.
+
+GM06, among the 7 finished courses at caseness. Last PHQ-9 (heap value 9): 8 A; 9 B J K L M; 10
+none (C is 11): excess 5 − (1 + 0) / 2 = 4.5; recovered at 9: B J K L (M's GAD-7 is 9); removed
+floor(4.5 × 4 / 5) = floor(3.6) = 3. Last GAD-7 (heap 7): 6 A; 7 J K L; 8 none (B 5, C 9, M 9):
+excess 3 − 1/2 = 2.5; recovered at 7: J K L; removed floor(2.5 × 3 / 3) = 2. Recoveries at either
+heap value: B J K L = 4, so min(4, 3 + 2) = 4 are removed: recovery 5/7 (A B J K L), adjusted 1/7.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from builders import course, merge, write_extract
+import iapt_audit.adjusted as adjusted_module
 from iapt_audit.adjusted import LABEL, adjusted_headlines, rules_in_force
 from iapt_audit.audit import run_audit
 from iapt_audit.io.extract import read_extract
+from iapt_audit.model.thresholds import SCALES
 from iapt_audit.pathway import derive_pathways
 from iapt_audit.period import Period
 from iapt_audit.rules_engine import run_rules
@@ -37,6 +56,7 @@ YEAR = "2024-04-01:2025-03-31"
 LI, HI = "748051000000105", "304891004"
 LOW = {"phq": [5, 4], "gad": [4, 3]}
 HEADER = {"OrgIDProv": "RX1", "ReportingPeriodStartDate": "2024-04-01", "ReportingPeriodEndDate": "2025-03-31"}
+GM03_AT = {"rules": {"GM03": {"min_percent": 10}}}  # tolerates 1 of the 11 finished courses' hidden waits
 
 
 def _set(tables, table, ident_column, ident, **values):
@@ -56,6 +76,9 @@ def fixture_tables() -> dict:
         course("G", ["2024-04-15", "2024-04-22", "2024-09-01"], **LOW, discharged="2024-09-02"),
         course("H", ["2024-04-10", "2024-04-17"], **LOW, discharged="2024-04-18", therapy=LI),
         course("I", ["2024-08-08", "2024-08-15"], **LOW, received="2024-08-01", discharged="2024-08-16"),
+        *(course(ref, ["2024-04-08", "2024-04-15"], phq=[15, 9], gad=[10, 7], discharged="2024-04-16")
+          for ref in ("J", "K", "L")),
+        course("M", ["2024-04-08", "2024-04-15"], phq=[14, 9], gad=[10, 9], discharged="2024-04-16"),
     )
     for row in tables["IDS101Referral"]:
         row["LocalPatientId"] = "P9" if row["ServiceRequestId"] in ("H", "I") else f"P{row['ServiceRequestId']}"
@@ -70,11 +93,20 @@ def fixture_tables() -> dict:
 
 
 @pytest.fixture(scope="module")
-def headlines(tmp_path_factory):
+def pathways(tmp_path_factory):
     folder = write_extract(tmp_path_factory.mktemp("adjusted") / "extract", fixture_tables(), HEADER)
-    pathways = derive_pathways(read_extract(folder))
+    return derive_pathways(read_extract(folder))
+
+
+def _headlines(pathways, config=None, select=None):
     period = Period.parse(YEAR)
-    return adjusted_headlines(pathways, period, rules_in_force(run_rules(pathways, period)))
+    return adjusted_headlines(pathways, period, rules_in_force(run_rules(pathways, period, config=config,
+                                                                         select=select)))
+
+
+@pytest.fixture(scope="module")
+def headlines(pathways):
+    return _headlines(pathways, GM03_AT)
 
 
 def _row(headlines, figure):
@@ -83,15 +115,15 @@ def _row(headlines, figure):
 
 
 @pytest.mark.parametrize("figure, official, adjusted, denominator", [
-    ("GM01_AccessWithoutAssessAndTreatEndings", 9, 8, None),
-    ("GM02_AccessWithoutSingleSessionLargeGroups", 9, 8, None),
-    ("GM03_6WeeksToSecondTreatment", 6, 4, 7),
-    ("GM03_18WeeksToSecondTreatment", 7, 6, 7),
-    ("GM04_6WeeksToFirstIndividualSession", 6, 5, 7),
-    ("GM04_18WeeksToFirstIndividualSession", 7, 7, 7),
-    ("GM05_6WeeksToFirstHighIntensitySession", 6, 4, 7),
-    ("GM05_18WeeksToFirstHighIntensitySession", 7, 5, 7),
-    ("GM06_RecoveryClearOfCutoffs", 2, 1, 3),
+    ("GM01_AccessWithoutAssessAndTreatEndings", 13, 12, None),
+    ("GM02_AccessWithoutSingleSessionLargeGroups", 13, 12, None),
+    ("GM03_6WeeksToSecondTreatment", 10, 9, 11),
+    ("GM03_18WeeksToSecondTreatment", 11, 10, 11),
+    ("GM04_6WeeksToFirstIndividualSession", 10, 9, 11),
+    ("GM04_18WeeksToFirstIndividualSession", 11, 11, 11),
+    ("GM05_6WeeksToFirstHighIntensitySession", 10, 8, 11),
+    ("GM05_18WeeksToFirstHighIntensitySession", 11, 9, 11),
+    ("GM06_RecoveryWithoutHeapExcess", 5, 1, 7),
 ])
 def test_each_figure_matches_the_hand_worked_counts(headlines, figure, official, adjusted, denominator):
     row = _row(headlines, figure)
@@ -119,15 +151,56 @@ def test_official_side_is_the_audits_own_kpi(tmp_path):
     json.dumps(findings["adjusted_headlines"], allow_nan=False)
 
 
-def test_the_recovery_margin_is_stated_and_changes_the_figure(tmp_path):
-    folder = write_extract(tmp_path / "extract", fixture_tables(), HEADER)
-    pathways = derive_pathways(read_extract(folder))
+@pytest.mark.parametrize("min_percent, six_weeks, eighteen_weeks", [
+    (30, 10, 11),   # GM03's default: tolerates floor(3.3) = 3 hidden waits, the fixture has 2
+    (10, 9, 10),    # tolerates 1: only B (gap 120) re-timed, not E (gap 108)
+    (0, 8, 10),     # tolerates none: B and E re-timed; E's 122 days is within 18 weeks
+])
+def test_gm03_retimes_only_the_excess_over_the_rules_tolerated_share(pathways, min_percent, six_weeks,
+                                                                      eighteen_weeks):
+    headlines = _headlines(pathways, {"rules": {"GM03": {"min_percent": min_percent}}}, select=["GM03"])
+    assert [f.code for f in headlines.figures] == ["GM03", "GM03"]
+    assert _row(headlines, "GM03_6WeeksToSecondTreatment")["adjusted_numerator"] == six_weeks
+    assert _row(headlines, "GM03_18WeeksToSecondTreatment")["adjusted_numerator"] == eighteen_weeks
+    assert f"up to {min_percent} %" in headlines.figures[0].definition
+
+
+def test_gm03_breaks_equal_gaps_by_service_request_id_not_row_order():
+    """Two providers' finished courses, each with two hidden waits of equal gap (100 days) and a
+    short one; tolerated floor(34 % × 3) = 1, so one of each pair is re-timed: the lower
+    ServiceRequestId (R1 in RA, S1 in RB), whichever row comes first."""
+    received = pd.Timestamp("2024-04-01")
+    r = pd.DataFrame({
+        "OrgIDProv": ["RA", "RA", "RA", "RB", "RB", "RB"],
+        "ServiceRequestId": ["R2", "R1", "R3", "S1", "S3", "S2"],
+        "Wait_FirstToSecondTreatment": [100.0, 100.0, 7.0, 100.0, 7.0, 100.0],
+        "Wait_ReferralToFirstTreatment": [10.0] * 6,
+        "ReferralRequestReceivedDate": [received] * 6,
+        "TherapySession_SecondDate": [received + pd.Timedelta(days=110)] * 6,
+    })
+    wait = adjusted_module._second_treatment_wait(r, pd.Series(True, index=r.index),
+                                                  {"over_days": 90, "min_percent": 34})
+    assert wait.tolist() == [10.0, 110.0, 10.0, 110.0, 10.0, 10.0]
+
+
+def test_gm06_removes_only_the_heap_excess_and_states_the_heap_value(pathways):
+    """Recovery 5/7 → 1/7 (module docstring): the PHQ-9 heap removes 3, the GAD-7 heap 2, capped at
+    the 4 recoveries at either heap value."""
+    headlines = _headlines(pathways, select=["GM06"])
+    assert [f.code for f in headlines.figures] == ["GM06"]
+    row = _row(headlines, "GM06_RecoveryWithoutHeapExcess")
+    assert (row["official_numerator"], row["adjusted_numerator"], row["adjusted_denominator"]) == (5, 1, 7)
+    assert "heap value one point under the caseness cut-off (PHQ-9 9, GAD-7 7;" in headlines.figures[0].definition
+
+
+def test_gm06_rounds_each_heaps_excess_share_down(pathways):
+    """With GAD-7's cut-off moved to 21 (heap value 20, where no last score lies) only the PHQ-9
+    heap removes: floor(4.5 × 4 / 5) = floor(3.6) = 3, under the cap of 4, so recovery 5/7 → 2/7."""
     period = Period.parse(YEAR)
+    scales = {**SCALES, "GAD7": replace(SCALES["GAD7"], caseness=21)}
     rules = rules_in_force(run_rules(pathways, period, select=["GM06"]))
-    loose = adjusted_headlines(pathways, period, rules, margin=0)  # 9 is 1 below 10: clear by more than 0
-    assert [f.code for f in loose.figures] == ["GM06"]
-    assert _row(loose, "GM06_RecoveryClearOfCutoffs")["adjusted_numerator"] == 2
-    assert "more than 0 point(s)" in loose.figures[0].definition
+    row = _row(adjusted_headlines(pathways, period, rules, scales), "GM06_RecoveryWithoutHeapExcess")
+    assert (row["official_numerator"], row["adjusted_numerator"]) == (5, 2)
 
 
 def test_no_rule_no_figure(tmp_path):

@@ -2,12 +2,13 @@
 adjusted headline moves away from its official figure in the direction its pattern predicts
 (lower: the pattern inflated the headline), and clean providers' move by little.
 
-"Little" is stated per figure. Access and the group / step-up waits: a clean provider's figure
-moves by under 10 % of its access and under 3 percentage points. The second-treatment wait (GM03)
-and recovery clear of the cut-offs (GM06) move for every provider, because long first-to-second
-gaps (about a fifth of courses nationally) and last scores one point under the line occur in
-honest data too: there a clean provider moves by under 25 and 12 points, and the planted provider
-by more than twice the most any clean provider moves.
+"Little" is stated per figure: a clean provider's access moves by under 10 %, its group and
+step-up waits (GM04, GM05) by under 3 percentage points, and its second-treatment wait (GM03) and
+recovery (GM06) by under 2 points, since those two remove only the provider's excess over what
+the rule tolerates (GM03's min_percent share of hidden waits) or expects (GM06's locally linear
+null at the heap value). The planted provider moves by more than twice the most any clean
+provider moves. (The GM04 provider's GM03 figure moves too: its long wait from a group session to
+individual therapy is also a long first-to-second gap. It is planted, so not among the clean.)
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from iapt_audit.rules_engine import run_rules
 generate = pytest.importorskip("iapt_audit.synth.generate").generate
 SHOWN = {"GM01": "GM01_AccessWithoutAssessAndTreatEndings", "GM02": "GM02_AccessWithoutSingleSessionLargeGroups",
          "GM03": "GM03_6WeeksToSecondTreatment", "GM04": "GM04_6WeeksToFirstIndividualSession",
-         "GM05": "GM05_6WeeksToFirstHighIntensitySession", "GM06": "GM06_RecoveryClearOfCutoffs"}
-CLEAN_BOUND = {"GM03": 25.0, "GM04": 3.0, "GM05": 3.0, "GM06": 12.0}  # percentage points
+         "GM05": "GM05_6WeeksToFirstHighIntensitySession", "GM06": "GM06_RecoveryWithoutHeapExcess"}
+CLEAN_BOUND = {"GM03": 2.0, "GM04": 3.0, "GM05": 3.0, "GM06": 2.0}  # percentage points
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The adjusted headlines in the reports: labelled as sensitivity figures everywhere, exact in the
 self-check, disclosure-controlled for commissioners and regulators (the hand-worked fixture of
-``test_adjusted_headlines``: access 9 → 8, recovery 2/3 → 1/3)."""
+``test_adjusted_headlines``: access 13 → 12, recovery 5/7 → 1/7)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from builders import write_extract
 from iapt_audit.audit import run_audit
 from iapt_audit.report.audiences import build_report
 from test_adjusted_headlines import HEADER, YEAR, fixture_tables
+
+GM06 = "GM06Recovery without the excess of last scores one under the cut-off"
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +31,12 @@ def _rows(result, audience):
 
 def test_self_check_shows_exact_figures(result):
     rows = _rows(result, "self-check")
-    assert rows["GM01Access without single assess-and-treat endings"] == ["9", "8", "-1"]
-    assert rows["GM06Recovery counting only last scores clear of the cut-offs"] == ["66.7%", "33.3%", "-33.3 points"]
+    assert rows["GM01Access without single assess-and-treat endings"] == ["13", "12", "-1"]
+    assert rows[GM06] == ["71.4%", "14.3%", "-57.1 points"]
 
 
 @pytest.mark.parametrize("audience", ["commissioner", "regulator"])
 def test_commissioner_and_regulator_figures_are_disclosure_controlled(result, audience):
     rows = _rows(result, audience)
-    assert rows["GM01Access without single assess-and-treat endings"] == ["10", "10", "*"]  # 1 left out: under 5
-    assert rows["GM06Recovery counting only last scores clear of the cut-offs"] == ["*", "*", "*"]  # 2 of 3
+    assert rows["GM01Access without single assess-and-treat endings"] == ["15", "10", "*"]  # 1 left out: under 5
+    assert rows[GM06] == ["71%", "*", "*"]  # 5 of 7 shown; 1 of 7 suppressed

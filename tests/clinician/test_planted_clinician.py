@@ -3,7 +3,9 @@ clinician identifier reaches a commissioner or regulator output (every such file
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import zipfile
 
 import pandas as pd
@@ -11,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from iapt_audit.cli import main
+from iapt_audit.stats.funnel import Funnel
 from planted_clinician import plant_clinician
 
 generate = pytest.importorskip("iapt_audit.synth.generate").generate
@@ -51,6 +54,49 @@ def test_the_self_check_report_shows_the_view_and_says_it_is_for_inside_the_serv
     assert [row[1] for row in flagged["rows"]] == [planted]
     page = (out / "self-check.html").read_text(encoding="utf-8")
     assert "This view is for use inside the service" in page
+
+
+def _chart_points(page: str, chart_id: str) -> dict[str, str]:
+    """The funnel chart ``chart_id`` of the HTML page: each point's hover title and its marker,
+    keyed by the point's label (the clinician)."""
+    chart = re.search(rf'<figure class="chart" id="{chart_id}">(.*?)</figure>', page, re.S)
+    assert chart, f"no chart {chart_id} in the page"
+    points = re.findall(r"<g><title>([^<]*)</title>(<\w+)", chart.group(1))
+    return {html.unescape(title).split(",")[0]: (html.unescape(title), marker) for title, marker in points}
+
+
+def test_the_self_check_draws_the_team_funnel_with_the_planted_clinician_outside_its_limits(audited):
+    """The planted clinician's point sits above the 99.8 % limit of the funnel of the other five
+    clinicians (worked here with ``stats.funnel.Funnel``, the providers' FunnelPlotR funnel, on
+    their counts from findings.json), drawn as a "worse than expected" square; the other five are
+    inside their own limits."""
+    out, org, planted, _, _ = audited
+    team = json.loads((out / "findings.json").read_text())["clinicians"]["providers"][org]
+    gm06 = {who: entry["indicators"]["GM06"] for who, entry in team.items()}
+    page = (out / "self-check.html").read_text(encoding="utf-8")
+    assert re.findall(r'<figure class="chart" id="(clinician-funnel-[^"]+)"', page) == [f"clinician-funnel-{org}-GM06"]
+    points = _chart_points(page, f"clinician-funnel-{org}-GM06")
+    assert sorted(points) == sorted(gm06)
+    for who, (title, marker) in points.items():
+        value, counts, limits, verdict = _parts(title)
+        others = [g for other, g in gm06.items() if other != who]
+        lower, upper = Funnel([g["numerator"] for g in others], [g["denominator"] for g in others],
+                              method="additive").limits([gm06[who]["denominator"]], 99.8)
+        assert counts == f"{gm06[who]['numerator']}/{gm06[who]['denominator']}"
+        assert value == pytest.approx(100 * gm06[who]["numerator"] / gm06[who]["denominator"], abs=0.05)
+        assert limits == pytest.approx((100 * lower[0], 100 * upper[0]), abs=0.05)
+        if who == planted:
+            assert value > limits[1] and verdict == "worse than expected" and marker == "<rect"
+        else:
+            assert limits[0] <= value <= limits[1] and verdict == "common cause" and marker == "<circle"
+
+
+def _parts(title: str):
+    """(value %, "numerator/denominator", (lower %, upper %), verdict) of a funnel point's title."""
+    found = re.fullmatch(r"[^,]+, ([\d.]+)%, ([\d,]+/[\d,]+), limits ([\d.]+)–([\d.]+)%, (.+)", title)
+    assert found, title
+    value, counts, lower, upper, verdict = found.groups()
+    return float(value), counts.replace(",", ""), (float(lower), float(upper)), verdict
 
 
 def _texts(path):

@@ -56,7 +56,7 @@ def test_codes_are_unique_and_shared_codes_share_their_meta():
                 assert seen[meta["code"]] == (table, meta)
             seen[meta["code"]] = (table, meta)
     cross = [check.code for check, _ in CROSS_TABLE_CHECKS]
-    history = [check.code for check, _ in HISTORY_CHECKS]
+    history = [check.code for check in HISTORY_CHECKS]
     assert len(cross) == len(set(cross)) and not set(cross) & set(seen)
     assert len(history) == len(set(history)) and not set(history) & (set(cross) | set(seen))
     assert [c.code for c in all_checks()] == sorted(set(cross) | set(seen) | set(history))

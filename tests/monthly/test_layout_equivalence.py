@@ -18,7 +18,7 @@ from iapt_audit.dq.submission_history import HISTORY_CHECKS
 from iapt_audit.synth import generate
 
 PERIOD = "2024-04-01:2025-03-31"
-HISTORY = {check.code for check, _ in HISTORY_CHECKS}
+HISTORY = {check.code for check in HISTORY_CHECKS}
 
 
 def _audit(tmp_path_factory, layout, **options):

@@ -163,5 +163,8 @@ def test_each_month_rules_measure_the_same_cases_on_the_cut_as_on_the_whole_extr
             assert sorted(map(tuple, whole.loc[whole["counted"], key].to_numpy().tolist())) == \
                 sorted(map(tuple, part.loc[part["counted"], key].to_numpy().tolist())), (entry.code, str(month))
             assert len(whole) == len(part), (entry.code, str(month))
+            # every fact of every case, the ones a cut takes from the whole (facts.cut_facts) too
+            pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),
+                                          part.sort_values(key).reset_index(drop=True), check_dtype=False)
             compared += int(whole["counted"].sum())
     assert compared > 0
