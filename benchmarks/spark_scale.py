@@ -17,7 +17,9 @@ in a fresh process so peaks do not mix, it runs:
 sampling every 0.5 s the resident memory of the Python driver, of the JVM (driver and, in local
 mode, executors) and of Spark's Python workers, and prints wall seconds, seconds per million
 records read, stage timings and each peak. A pandas run that dies (out of memory) is reported with
-its exit status: that is the outcome the archive run records. Results are recorded by hand in
+its exit status (-9: ended by the kernel's out-of-memory killer; the pandas process marks itself as
+its first choice, ``oom_score_adj`` 1000, so nothing else on the machine is ended): that is the
+outcome the archive run records. Results are recorded by hand in
 benchmarks/RESULTS.md.
 """
 
@@ -43,6 +45,10 @@ if engine == "spark":
     spark = local_session(memory=memory)
     result = run_audit_spark(source, spark=spark)
 else:
+    try:  # on Linux, the first process the kernel ends when memory runs out: never another engineer's
+        open("/proc/self/oom_score_adj", "w").write("1000")
+    except OSError:
+        pass
     from iapt_audit.audit import run_audit
     result = run_audit(source)
 seconds = time.perf_counter() - started

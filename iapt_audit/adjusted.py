@@ -2,65 +2,80 @@
 
 These are **sensitivity figures**, not official measures. Each one sits beside the official figure
 it shadows (the same KPI ``kpis`` computes, same cohort, same period) and differs from it in one
-stated way: the referrals that show the rule's pattern (for GM03 and GM06, the provider's excess of
-them over what the rule tolerates or expects) are left out of the count, or their wait is timed to
-the session the pattern hid. They answer a commissioner's question, "how much of this
-headline is real?", and are always labelled as sensitivity figures with their definitions; no
-report or findings entry presents them as NHS Digital measures.
+stated way: the provider's *excess* of the referrals that show the rule's pattern, over what the
+rule tolerates or expects, is left out of the count, or its wait is timed to the session the
+pattern hid. They answer a commissioner's question, "how much of this headline is real?", and are
+always labelled as sensitivity figures with their definitions; no report or findings entry
+presents them as NHS Digital measures.
+
+One principle, one helper (``_excess``): per provider, the rule's own absolute test says how much
+of the pattern it tolerates, tolerated = floor(min_percent / 100 × the rule's cohort within the
+figure's cohort), and only excess = max(0, pattern − tolerated) referrals are removed or
+re-timed, chosen in a stated order (the rule's evidence order, longest gap first, for waits; then
+ServiceRequestId; never row order). GM06's figure takes its tolerated number from the heap's
+locally linear null instead (its min_percent belongs to part (a), a share of recoveries, not of
+heaped scores).
 
 The figures (issue 18; rule definitions in ``rules/GM0x_*.py``, measures [MM20] via ``kpis``):
 
-* **GM01** access (M031, referrals whose first treatment is in the period) without the referrals
-  whose only treatment session was one AppType 03 "assessment and treatment" contact and which
-  have ended (ServDischDate recorded);
-* **GM02** access (M031) without the referrals whose only treatment session was one group session
-  (CareContPatientTherMode 3) of more than GM02's ``large_group_participants`` and which have ended;
+* **GM01** access (M031, referrals whose first treatment is in the period) less the provider's
+  excess of ended referrals whose only treatment session was one AppType 03 "assessment and
+  treatment" contact. Cohort: the accessing referrals that have ended (ServDischDate recorded),
+  the rule's own cohort (ended treated referrals) within M031's; tolerated: GM01's min_percent
+  (25) of it; which ones, by ServiceRequestId (the count does not depend on it);
+* **GM02** the same, for ended referrals whose only treatment session was one group session
+  (CareContPatientTherMode 3) of more than GM02's ``large_group_participants``; tolerated: GM02's
+  min_percent (10) of the same cohort;
 * **GM03** the 6- and 18-week waits (M053, M055: finished courses whose wait is within 42 / 126
-  days) with the wait re-timed to the second treatment (TherapySession_SecondDate) for the
-  provider's *excess* of hidden waits only. Among the provider's finished courses in the period
-  ("the cohort"), those whose first-to-second gap exceeded GM03's ``over_days`` are hidden; GM03
-  tolerates a share of them up to its ``min_percent``, so tolerated = floor(min_percent / 100 ×
-  cohort) and excess = max(0, hidden − tolerated). The ``excess`` hidden courses with the longest
-  gaps (ties by ServiceRequestId) are re-timed; every other course keeps its official wait;
-* **GM04** the same waits timed to the first individual treatment contact (mode 1) for courses whose
-  first treatment was a group session and whose individual therapy began more than GM04's
-  ``over_days`` after it;
-* **GM05** the same waits timed to the first high-intensity session (HighIntensityTherapy_FirstDate)
-  for courses stepped up more than GM05's ``over_days`` after their low-intensity treatment: within
-  the referral (from LowIntensityTherapy_LastDate before the HI start) or, for a stepped-up
-  re-referral (SourceOfReferralIAPT N1), timed from the received date of the same patient's latest
-  earlier referral at the provider that had low-intensity treatment;
-* **GM06** recovery (M192, over finished courses at caseness) less the provider's *excess* of
+  days) re-timed to the second treatment (TherapySession_SecondDate) for the provider's excess of
+  hidden waits. Cohort: the finished courses (each has a second treatment); hidden: the
+  first-to-second gap exceeded GM03's ``over_days``; tolerated: min_percent (30) of the cohort;
+  the longest gaps are re-timed first;
+* **GM04** the same waits timed to the first individual treatment contact (mode 1). Cohort: the
+  finished courses whose first treatment was a group session and that had an individual treatment
+  contact (GM04's cohort within the finished courses); hidden: the individual contact came more
+  than GM04's ``over_days`` after the group session; tolerated: min_percent (30) of the cohort;
+* **GM05** the same waits timed to the first high-intensity session (HighIntensityTherapy_FirstDate).
+  Cohort: the finished courses stepped up after low-intensity treatment, within the referral (gap
+  from LowIntensityTherapy_LastDate before the HI start) or, for a stepped-up re-referral
+  (SourceOfReferralIAPT N1), from the same patient's latest earlier referral at the provider that
+  had low-intensity treatment (then timed from that referral's received date); hidden: gap over
+  GM05's ``over_days``; tolerated: min_percent (30) of the cohort;
+* **GM06** recovery (M192, over finished courses at caseness) less the provider's excess of
   recoveries ending at the heap value h, one point under each caseness cut-off (PHQ-9 9, GAD-7 7:
   GM06's ``heap_value``). With GM06's own counts (``_heaping``: last scores at h − 1, h, h + 1
   among finished courses at caseness, per provider, PHQ-9 and the ADSM apart) and its locally
   linear null (the count at h expected to be the mean of its neighbours), excess_m = max(0,
   c_h − (c_h−1 + c_h+1) / 2); removed_m = floor(excess_m × recovered_at_h / c_h), the recoveries
   at h in the excess's share ("at least this many are more than a smooth distribution expects");
-  removed = min(recoveries at either heap value, removed_PHQ9 + removed_ADSM).
+  removed = min(recoveries at either heap value, removed_PHQ9 + removed_ADSM), by ServiceRequestId.
 
-Why the excess, not every course with the pattern (GM03, GM06): the per-referral pattern is
-common in honest data. Nationally 23.7 % of finished courses waited over 90 days between their
-first and second treatment in 2024-25 (15.3 % to 23.7 % since 2019-20; iapt-dataset.md §5), and
-honest last scores are spread smoothly around the cut-off (GM06's null), so many honest
-recoveries end one point under the line too. Re-timing every long gap,
-or dropping every recovery one under the line, moved clean providers' figures by up to 25 and 12
-points on the demo; the gaming is the provider-level excess the rule measures, so only that is
-removed, and a clean provider's figure moves by little while a planted one's moves by much.
+Why the excess, not every referral with the pattern: the per-referral pattern is common in honest
+data. Nationally 23.7 % of finished courses waited over 90 days between their first and second
+treatment in 2024-25 (15.3 % to 23.7 % since 2019-20; iapt-dataset.md §5); honest services end
+some referrals after one assessment-and-treatment contact, start some courses in a group, step
+some patients up late; and honest last scores are spread smoothly around the cut-off (GM06's
+null). Removing every such referral moved clean providers' figures on demo-sized synthetic runs
+(12 providers, seed 1) by up to 25 points (GM03), 12 (GM06), 2.9 (GM04, GM05) and 9.8 % of
+access (GM01); the gaming is the
+provider-level excess the rule measures, so only that is removed, and a clean provider's figure
+moves by little while a planted one's moves by much.
 
-Why GM03's figure uses finished courses although the rule's cohort differs: the rule counts
-referrals with a second treatment in the period plus those still waiting for one; the figure
-shadows M053/M055, whose cohort is finished courses ended in the period, and a course still
-waiting has no second treatment to re-time to. Applying the rule's tolerated share to the
-figure's own cohort keeps the re-timed courses inside the measure they change.
+Why the rule's cohort *within the figure's*: a figure can only change referrals inside the
+measure it shadows (a course still waiting for its second treatment, counted by GM03's rule, has
+nothing to re-time to; GM01's rule counts endings in the period, the figure referrals accessing
+in it). Applying the rule's share to all of the figure's cohort instead would tolerate far more
+than the rule does where the rule's cohort is a small part of it (GM04's group starters and
+GM05's step-ups are a few percent of finished courses), and the planted provider's pattern would
+vanish under the tolerance.
 
 Why the rule's own threshold defines "the pattern" for GM04 and GM05: every course's later session
 comes after its first, so timing every wait to it would lower every provider's figure; the
 sensitivity figure re-times only the waits the rule calls hidden.
 
-Figures are sums of per-referral masks by provider (vectorised, as ``kpis``), GM06's less a
-per-provider count; every step is per provider, so providers computed apart (Spark) sum to the
-same totals. Referrals NHS Digital leaves out (UsePathway_Flag false) are left out of both sides.
+Figures are sums of per-referral masks by provider (vectorised, as ``kpis``); every step,
+tolerated counts included, is per provider, so providers computed apart (Spark) sum to the same
+totals. Referrals NHS Digital leaves out (UsePathway_Flag false) are left out of both sides.
 """
 
 from __future__ import annotations
@@ -112,18 +127,31 @@ def _wait_figures(code: str, to: str, how: str) -> tuple[Figure, Figure]:
                  for weeks, official in ((6, WAIT_6), (18, WAIT_18)))
 
 
+TOLERATED = ("GM{code} tolerates up to {{share:g}} % of {of} (its min_percent), rounded down, so only the "
+             "{what} beyond that number per provider {verb}. {why}")
+COMMON_SINGLE = "Single-session endings occur in honest data too, so only the excess over the rule's share counts."
+COMMON_WAIT = "Long gaps occur in honest data too, so only the excess over the rule's share counts."
+
+
+def _access_figure(code: str, name: str, pattern: str, session: str) -> Figure:
+    """GM01's or GM02's access figure: M031 less the excess of endings after ``session`` alone."""
+    return Figure(code, f"{code}_AccessWithout{name}", ACCESS, f"Access without the excess of {pattern}",
+                  "As M031 (first treatment in the period), leaving out the provider's excess of referrals whose only "
+                  f"treatment session was {session} and which have ended, among its accessing referrals that have "
+                  "ended. " + TOLERATED.format(code=code[2:], of="them", what="endings (by ServiceRequestId)",
+                                               verb="are left out", why=COMMON_SINGLE), "lower")
+
+
 FIGURES: tuple[Figure, ...] = (
-    Figure("GM01", "GM01_AccessWithoutAssessAndTreatEndings", ACCESS,
-           "Access without single assess-and-treat endings",
-           "As M031 (first treatment in the period), leaving out referrals whose only treatment session was one "
-           "AppType 03 assessment-and-treatment contact and which have ended.", "lower"),
-    Figure("GM02", "GM02_AccessWithoutSingleSessionLargeGroups", ACCESS,
-           "Access without single-session large groups",
-           "As M031 (first treatment in the period), leaving out referrals whose only treatment session was one "
-           "group session of more than {large} participants and which have ended.", "lower"),
+    _access_figure("GM01", "AssessAndTreatEndings", "single assess-and-treat endings",
+                   "one AppType 03 assessment-and-treatment contact"),
+    _access_figure("GM02", "SingleSessionLargeGroups", "single-session large groups",
+                   "one group session of more than {large} participants"),
     *(_wait_figures("GM03", "SecondTreatment", "second treatment for the provider's excess of hidden waits")),
-    *(_wait_figures("GM04", "FirstIndividualSession", "first individual session after a group")),
-    *(_wait_figures("GM05", "FirstHighIntensitySession", "first high-intensity session after low intensity")),
+    *(_wait_figures("GM04", "FirstIndividualSession",
+                    "first individual session after a group for the provider's excess of hidden waits")),
+    *(_wait_figures("GM05", "FirstHighIntensitySession",
+                    "first high-intensity session after low intensity for the provider's excess of hidden waits")),
     Figure("GM06", "GM06_RecoveryWithoutHeapExcess", RECOVERY,
            "Recovery without the excess of last scores one under the cut-off",
            "As M192 (recovered over finished courses at caseness), less the provider's excess of recoveries whose "
@@ -132,21 +160,33 @@ FIGURES: tuple[Figure, ...] = (
            "caseness: excess = count at the heap value minus the mean of the counts one above and one below "
            "(GM06's locally linear null), at least 0; removed = floor(excess × recoveries at the heap value / "
            "count at the heap value); at most the recoveries at either heap value are removed. Last scores one "
-           "under the line are common in honest data, so only the excess over the smooth distribution counts.",
+           "under the line are common in honest data, so only the excess over the smooth distribution counts. "
+           "(GM06's min_percent is for its part (a), discharge at the first contact below caseness, a share of "
+           "recoveries, not of heaped scores, so this figure keeps the heap's own null.)",
            "lower"),
 )
 FIGURE_BY_NAME = {f.name: f for f in FIGURES}
 WAIT_TEXT = {
     "GM03": "for the provider's excess of hidden waits the wait is timed from referral to the second treatment. "
-            "A course's wait is hidden when its first-to-second treatment gap exceeded {over:g} days; GM03 tolerates "
-            "up to {share:g} % of the finished courses (rounded down), so only the hidden courses beyond that "
-            "number, longest gaps first, are re-timed. Long gaps are common in honest data (over 90 days in "
-            "23.7 % of finished courses in England in 2024-25), so only the excess over the rule's share counts.",
-    "GM04": "where the first treatment was a group session and the first individual treatment came more than "
-            "{over:g} days later (GM04's pattern) the wait is timed from referral to that individual session.",
-    "GM05": "where the first high-intensity session came more than {over:g} days after low-intensity treatment, in "
-            "the referral or an earlier one of the same patient for an N1 re-referral (GM05's pattern), the wait "
-            "is timed from the first referral to that high-intensity session.",
+            "A course's wait is hidden when its first-to-second treatment gap exceeded {over:g} days. "
+            + TOLERATED.format(code="03", of="the finished courses", what="hidden courses, longest gaps first,",
+                               verb="are re-timed",
+                               why="Long gaps are common in honest data (over 90 days in 23.7 % of finished "
+                                   "courses in England in 2024-25), so only the excess over the rule's share "
+                                   "counts."),
+    "GM04": "for the provider's excess of hidden waits the wait is timed from referral to the first individual "
+            "treatment contact. Among the finished courses whose first treatment was a group session and that had "
+            "an individual treatment contact, the wait is hidden when the individual contact came more than "
+            "{over:g} days after the group session (GM04's pattern). "
+            + TOLERATED.format(code="04", of="those courses", what="hidden courses, longest gaps first,",
+                               verb="are re-timed", why=COMMON_WAIT),
+    "GM05": "for the provider's excess of hidden waits the wait is timed from the first referral to the first "
+            "high-intensity session. Among the finished courses stepped up to high intensity after low-intensity "
+            "treatment, in the referral or an earlier one of the same patient for an N1 re-referral, the wait is "
+            "hidden when the high-intensity session came more than {over:g} days after the last low-intensity "
+            "treatment (GM05's pattern). "
+            + TOLERATED.format(code="05", of="those courses", what="hidden courses, longest gaps first,",
+                               verb="are re-timed", why=COMMON_WAIT),
 }
 
 
@@ -211,44 +251,40 @@ def adjusted_headlines(pathways, period, rules: dict, scales=None) -> AdjustedHe
     official = referral_masks(r, period)
     used = r["UsePathway"].to_numpy() if "UsePathway" in r else np.ones(len(r), bool)
     first = nth_treatment(pathways, 1)
-    wait_of = {"GM03": lambda: _second_treatment_wait(r, official["finished"], limits["GM03"]),
-               "GM04": lambda: _individual_wait(pathways, first, limits["GM04"]),
-               "GM05": lambda: _step_up_wait(r, limits["GM05"])}
+    timings = {"GM03": lambda: _to_second_treatment(r), "GM04": lambda: _to_first_individual(pathways, first),
+               "GM05": lambda: _to_high_intensity(r)}
     waits: dict[str, pd.Series] = {}
     frames, described = [], []
     for figure in chosen:
         limit = limits[figure.code]
-        less = None
         if figure.official == ACCESS:
-            pattern = _single_session_ending(r, first, figure.code, limit)
-            numerator = official["accessing"] & ~pattern
+            numerator = official["accessing"] & ~_single_session_excess(r, official["accessing"], first, figure.code,
+                                                                        limit)
             denominator = None
-            text = figure.definition.format(large=limit.get("large_group_participants", 0))
+            text = figure.definition.format(large=limit.get("large_group_participants", 0),
+                                            share=limit["min_percent"])
         elif figure.official == RECOVERY:
-            numerator = official["recovery"]
+            numerator = official["recovery"] & ~_recovery_heap_excess(r, period, official["recovery"], used, scales,
+                                                                      rules["GM06"][0])
             denominator = official["caseness_finished"]
-            less = _recovery_heap_excess(r, period, official["recovery"], used, scales, rules["GM06"][0])
-            heap_value = _rule_function(rules["GM06"][0], "heap_value")
+            heap_value = rule_function(rules["GM06"][0], "heap_value")
             text = figure.definition.format(**{key: _number_text(heap_value(scales.get(tool)))
                                                for key, tool in (("phq", "PHQ9"), ("gad", "GAD7"))})
         else:
             if figure.code not in waits:  # the 6- and 18-week figures share one wait
-                waits[figure.code] = wait_of[figure.code]()
-            wait = waits[figure.code]
+                waits[figure.code] = _retimed_wait(r, official["finished"], timings[figure.code](), limit)
             band = SIX_WEEKS if figure.official == WAIT_6 else EIGHTEEN_WEEKS
-            numerator = official["finished"] & (wait <= band)
+            numerator = official["finished"] & (waits[figure.code] <= band)
             denominator = official["finished"]
             text = figure.definition.format(wait=WAIT_TEXT[figure.code].format(
-                over=limit["over_days"], share=limit.get("min_percent", 0)))
+                over=limit["over_days"], share=limit["min_percent"]))
         described.append(Figure(figure.code, figure.name, figure.official, figure.label, text, figure.expected))
-        frames.append(_summed(figure, r["OrgIDProv"], official, numerator & used, denominator, less))
+        frames.append(_summed(figure, r["OrgIDProv"], official, numerator & used, denominator))
     return AdjustedHeadlines(pd.concat(frames, ignore_index=True)[COLUMNS], described)
 
 
-def _summed(figure: Figure, org: pd.Series, official: pd.DataFrame, numerator, denominator,
-            less: pd.Series | None = None) -> pd.DataFrame:
-    """Official and adjusted numerator/denominator summed per provider and over the extract;
-    ``less`` (per provider) is taken off the adjusted numerator."""
+def _summed(figure: Figure, org: pd.Series, official: pd.DataFrame, numerator, denominator) -> pd.DataFrame:
+    """Official and adjusted numerator/denominator summed per provider and over the extract."""
     measure = MEASURE_BY_NAME[figure.official]
     parts = {"official_numerator": official[measure.numerator],
              "adjusted_numerator": np.asarray(numerator, dtype=bool)}
@@ -256,8 +292,6 @@ def _summed(figure: Figure, org: pd.Series, official: pd.DataFrame, numerator, d
         parts["official_denominator"] = official[measure.denominator]
         parts["adjusted_denominator"] = np.asarray(denominator, dtype=bool)
     sums = pd.DataFrame(parts, index=org.index).astype("int64").groupby(org.to_numpy(), observed=True).sum()
-    if less is not None:
-        sums["adjusted_numerator"] -= less.reindex(sums.index, fill_value=0).to_numpy(dtype="int64")
     if measure.denominator is None:
         sums["official_denominator"] = np.nan
         sums["adjusted_denominator"] = np.nan
@@ -283,58 +317,100 @@ def _valued(rows: pd.DataFrame, code: str, name: str) -> pd.DataFrame:
     return sums.reset_index()
 
 
-def _single_session_ending(r: pd.DataFrame, first: pd.DataFrame, code: str, limits: dict) -> pd.Series:
-    """Ended referrals whose only treatment session was GM01's (one AppType 03 contact) or GM02's
-    (one group session of more than ``large_group_participants``)."""
-    once = (r["TreatmentCareContact_Count"] == 1) & r["ServDischDate"].notna()
+def _tolerated(r: pd.DataFrame, population, min_percent: float) -> pd.Series:
+    """Per provider (OrgIDProv index): how many referrals of ``population`` a rule's ``min_percent``
+    tolerates, floor(min_percent / 100 × count), the rule's own absolute test turned into a count."""
+    counts = pd.Series(np.asarray(population, dtype=bool)).groupby(r["OrgIDProv"].to_numpy()).sum()
+    return np.floor(min_percent * counts / 100.0)
+
+
+def _excess(r: pd.DataFrame, pattern, tolerated: pd.Series, longest=None) -> np.ndarray:
+    """The referrals of ``pattern`` (a mask aligned to ``r``) beyond each provider's ``tolerated``
+    number of them (per OrgIDProv; absent = 0): per provider, the first max(0, count − tolerated)
+    in a stated order, ``longest`` descending where given (the rule's evidence order: longest gap
+    first), then ServiceRequestId; never row order. The one definition of "only the excess"
+    every figure uses (module docstring)."""
+    pattern = np.asarray(pattern, dtype=bool)
+    at = np.flatnonzero(pattern)
+    candidates = pd.DataFrame({"OrgIDProv": r["OrgIDProv"].to_numpy(dtype=object)[at],
+                               "order": 0.0 if longest is None else -np.asarray(longest, dtype="float64")[at],
+                               "ServiceRequestId": r["ServiceRequestId"].to_numpy()[at].astype(str), "at": at})
+    candidates = candidates.sort_values(["OrgIDProv", "order", "ServiceRequestId"], kind="stable")
+    by_org = candidates.groupby("OrgIDProv", sort=False)["at"]
+    rank = by_org.cumcount().to_numpy()
+    excess = by_org.transform("size").to_numpy() - tolerated.reindex(candidates["OrgIDProv"]).fillna(0).to_numpy()
+    out = np.zeros(len(r), dtype=bool)
+    out[candidates["at"].to_numpy()[rank < excess]] = True
+    return out
+
+
+def _single_session_excess(r: pd.DataFrame, accessing, first: pd.DataFrame, code: str, limits: dict) -> np.ndarray:
+    """GM01 / GM02: the referrals to leave out of access (M031's ``accessing``).
+
+    Population (the rule's cohort, ended treated referrals, within the figure's): accessing
+    referrals that have ended (ServDischDate recorded). Pattern: those whose only treatment
+    session was one AppType 03 contact (GM01) or one group session of more than
+    ``large_group_participants`` (GM02). Left out: the pattern beyond floor(min_percent / 100 ×
+    population) per provider, by ServiceRequestId (which of them does not change the count)."""
+    ended = np.asarray(accessing, dtype=bool) & r["ServDischDate"].notna().to_numpy()
+    once = ended & (r["TreatmentCareContact_Count"] == 1).fillna(False).to_numpy()
     if code == "GM01":
-        return (once & (first["AppType"] == codes.ASSESS_AND_TREAT)).fillna(False)
-    group = first["CareContPatientTherMode"] == codes.GROUP_MODE
-    large = pd.to_numeric(first["NumGroupTherParticipants"], errors="coerce") > limits["large_group_participants"]
-    return (once & group & large).fillna(False)
+        shape = first["AppType"] == codes.ASSESS_AND_TREAT
+    else:
+        large = pd.to_numeric(first["NumGroupTherParticipants"], errors="coerce") > limits["large_group_participants"]
+        shape = (first["CareContPatientTherMode"] == codes.GROUP_MODE) & large
+    pattern = once & shape.fillna(False).to_numpy(dtype=bool)
+    return _excess(r, pattern, _tolerated(r, ended, limits["min_percent"]))
 
 
-def _second_treatment_wait(r: pd.DataFrame, cohort: pd.Series, limits: dict) -> pd.Series:
-    """GM03: the wait to the second treatment for each provider's excess of hidden waits.
+def _retimed_wait(r: pd.DataFrame, cohort, timing: pd.DataFrame, limits: dict) -> pd.Series:
+    """GM03–GM05: the wait to the first treatment, re-timed to the later session for each
+    provider's excess of hidden waits.
 
-    ``cohort``: the figure's finished courses. Hidden: first-to-second gap over ``over_days``.
-    Per provider, tolerated = floor(min_percent × cohort / 100) and excess = max(0, hidden −
-    tolerated); the ``excess`` hidden courses with the longest gaps (ties by ServiceRequestId,
-    never row order, as GM03 orders its evidence) are re-timed, the rest keep the official wait."""
-    gap = r["Wait_FirstToSecondTreatment"]
-    cohort = np.asarray(cohort, dtype=bool)
-    hidden = cohort & (gap > limits["over_days"]).fillna(False).to_numpy()
-    org = r["OrgIDProv"].to_numpy()
-    counts = pd.DataFrame({"cohort": cohort, "hidden": hidden}).groupby(org).sum()
-    tolerated = np.floor(limits["min_percent"] * counts["cohort"] / 100.0)
-    excess = (counts["hidden"] - tolerated).clip(lower=0)
-    candidates = pd.DataFrame({"OrgIDProv": org[hidden], "gap": gap.to_numpy()[hidden],
-                               "ServiceRequestId": r["ServiceRequestId"].to_numpy()[hidden]},
-                              index=r.index[hidden]).astype({"OrgIDProv": object, "ServiceRequestId": str})
-    candidates = candidates.sort_values(["OrgIDProv", "gap", "ServiceRequestId"], ascending=[True, False, True],
-                                        kind="stable")
-    rank = candidates.groupby("OrgIDProv", sort=False).cumcount().to_numpy()
-    retimed = r.index.isin(candidates.index[rank < excess.reindex(candidates["OrgIDProv"]).to_numpy()])
-    to_second = days(r["TherapySession_SecondDate"] - r["ReferralRequestReceivedDate"])
-    return r["Wait_ReferralToFirstTreatment"].where(~retimed, to_second)
+    ``timing`` (aligned to ``r``): ``population`` (the rule's cohort: a later session to time to),
+    ``gap`` (days, the rule's own gap) and ``later`` (days from referral to the later session).
+    Among ``cohort`` (finished courses) in the population, hidden = gap over ``over_days``; the
+    hidden courses beyond floor(min_percent / 100 × population), longest gaps first, are
+    re-timed; every other course keeps its official wait."""
+    population = np.asarray(cohort, dtype=bool) & timing["population"].to_numpy(dtype=bool)
+    hidden = population & (timing["gap"] > limits["over_days"]).fillna(False).to_numpy(dtype=bool)
+    retimed = _excess(r, hidden, _tolerated(r, population, limits["min_percent"]), timing["gap"].to_numpy())
+    return r["Wait_ReferralToFirstTreatment"].where(~retimed, timing["later"])
 
 
-def _individual_wait(pathways, first: pd.DataFrame, limits: dict) -> pd.Series:
-    """GM04: the wait to the first individual treatment contact for courses that started in a
-    group and waited over over_days for it."""
+def _timing(r: pd.DataFrame, population, gap: pd.Series, later_date: pd.Series,
+            start: pd.Series | None = None) -> pd.DataFrame:
+    """``_retimed_wait``'s ``timing``: the wait to ``later_date`` counted from ``start`` (default
+    the referral's received date)."""
+    start = r["ReferralRequestReceivedDate"] if start is None else start
+    return pd.DataFrame({"population": np.asarray(population, dtype=bool), "gap": gap.to_numpy(),
+                         "later": days(later_date - start).to_numpy()}, index=r.index)
+
+
+def _to_second_treatment(r: pd.DataFrame) -> pd.DataFrame:
+    """GM03: every course with a second treatment; gap first to second treatment."""
+    second = r["TherapySession_SecondDate"]
+    return _timing(r, second.notna(), r["Wait_FirstToSecondTreatment"], second)
+
+
+def _to_first_individual(pathways, first: pd.DataFrame) -> pd.DataFrame:
+    """GM04: courses whose first treatment was a group session and that had an individual
+    treatment contact (mode 1); gap from the first (group) treatment to the first individual one."""
     r, contacts = pathways.referrals, pathways.contacts
     individual = contacts["treatment"].to_numpy() & (contacts["CareContPatientTherMode"] == codes.INDIVIDUAL_MODE
                                                      ).fillna(False).to_numpy()
     first_individual = pd.Series(contacts["CareContDate"].to_numpy()[individual]).groupby(
         contacts["ref"].to_numpy()[individual]).min().reindex(r.index)
     group_start = (first["CareContPatientTherMode"] == codes.GROUP_MODE).fillna(False)
-    hidden = group_start & (days(first_individual - first["CareContDate"]) > limits["over_days"]).fillna(False)
-    return r["Wait_ReferralToFirstTreatment"].where(~hidden, days(first_individual - r["ReferralRequestReceivedDate"]))
+    return _timing(r, group_start & first_individual.notna(), days(first_individual - first["CareContDate"]),
+                   first_individual)
 
 
-def _step_up_wait(r: pd.DataFrame, limits: dict) -> pd.Series:
-    """GM05: the wait to the first high-intensity session for courses stepped up over over_days
-    after low intensity (in the referral, or from an earlier referral for an N1 re-referral)."""
+def _to_high_intensity(r: pd.DataFrame) -> pd.DataFrame:
+    """GM05: courses stepped up to high intensity after low-intensity treatment, in the referral
+    (gap from LowIntensityTherapy_LastDate before the HI start) or, for an N1 re-referral, in the
+    same patient's latest earlier referral at the provider (timed from that referral's received
+    date)."""
     high = r["HighIntensityTherapy_FirstDate"]
     within = (r["LowIntensityTherapy_FirstDate"] < high).fillna(False)
     last_low = r["LowIntensityTherapy_LastDate"].where(r["LowIntensityTherapy_LastDate"] <= high,
@@ -345,8 +421,7 @@ def _step_up_wait(r: pd.DataFrame, limits: dict) -> pd.Series:
     across = ~within & earlier["received"].notna() & high.notna()
     start = start.where(~across, earlier["received"])
     gap = gap.where(~across, days(high - earlier["low_last"]))
-    hidden = (gap > limits["over_days"]).fillna(False)
-    return r["Wait_ReferralToFirstTreatment"].where(~hidden, days(high - start))
+    return _timing(r, gap.notna(), gap, high, start)
 
 
 def _earlier_low_intensity_referral(r: pd.DataFrame) -> pd.DataFrame:
@@ -371,20 +446,21 @@ def _earlier_low_intensity_referral(r: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _rule_function(rule: type, name: str):
+def rule_function(rule: type, name: str):
     """A function of a rule's own module (``rules/`` files are loaded by path, not imported as a
     package, so the loaded rule class is the way in): one definition of the rule's arithmetic."""
     return rule.measure.__globals__[name]
 
 
-def _recovery_heap_excess(r: pd.DataFrame, period, recovered, used, scales, rule: type) -> pd.Series:
-    """GM06: per provider, the recoveries to take off M192's numerator (module docstring).
+def _recovery_heap_excess(r: pd.DataFrame, period, recovered, used, scales, rule: type) -> np.ndarray:
+    """GM06: the recoveries to take off M192's numerator (module docstring): per provider,
+    ``removed`` of the recoveries at either heap value (``_excess``, by ServiceRequestId).
 
     GM06's ``_heaping`` counts last scores at h − 1, h, h + 1 (``heap_value``) per provider and
     measure; run once over finished courses at caseness (the rule's population) and once over the
     recovered courses (recovered_at_h). Integer arithmetic: 2 × excess = max(0, 2c_h − c_h−1 −
     c_h+1), so removed = (2 × excess × recovered_at_h) // (2c_h)."""
-    heaping, heap_value = _rule_function(rule, "_heaping"), _rule_function(rule, "heap_value")
+    heaping, heap_value = rule_function(rule, "_heaping"), rule_function(rule, "heap_value")
     recovered = pd.Series(np.asarray(recovered, dtype=bool) & used, index=r.index)
     at_caseness = heaping(r, finished(r, period) & r["Caseness_Flag"] & used, scales)
     at_heap_recovered = heaping(r, recovered, scales).reindex(at_caseness.index, fill_value=0)
@@ -397,8 +473,9 @@ def _recovery_heap_excess(r: pd.DataFrame, period, recovered, used, scales, rule
     heaps = r["ADSM"].map({tool: heap_value(scales.get(tool)) for tool in r["ADSM"].dropna().unique()})
     either = recovered & ((r["PHQ9_LastScore"] == heap_value(scales["PHQ9"]))
                           | (r["ADSM_LastScore"] == pd.to_numeric(heaps, errors="coerce"))).fillna(False)
-    at_either = either.groupby(r["OrgIDProv"].to_numpy()).sum().reindex(removed.index, fill_value=0)
-    return np.minimum(removed, at_either)
+    at_either = either.groupby(r["OrgIDProv"].to_numpy()).sum()
+    removed = np.minimum(removed.reindex(at_either.index, fill_value=0), at_either)
+    return _excess(r, either, at_either - removed)
 
 
 def _number_text(value) -> str:

@@ -23,6 +23,13 @@ Each measure is compared across a provider's clinicians on a funnel (``stats.fun
 clinicians as the units, FunnelPlotR's additive method, 99.8 % limits; each clinician judged
 against the funnel of the others, ``_judged`` says why) with the direction and verdict words of
 ``stats.direction``; a gaming indicator flags only high values, as for providers.
+
+GM06 is judged as the rule judges a provider: worse than expected when part (a) (discharge at the
+first contact below caseness, a share of recoveries) is high on the team's funnel, or when part
+(b), the heap test of last PHQ-9 / ADSM scores one point under the cut-off, fires on the
+clinician's own finished courses at caseness (each the clinician's of its last treatment
+session). Part (b) uses the rule's own functions and thresholds (``_heap_hits``) and needs no
+team: a heap is judged against the smooth distribution the rule expects, not against colleagues.
 A provider with fewer than ``MIN_CLINICIANS`` clinicians with cases gets no funnel for a measure.
 """
 
@@ -33,10 +40,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from iapt_audit.adjusted import rule_function
 from iapt_audit.kpis import referral_masks
 from iapt_audit.model.thresholds import SCALES
 from iapt_audit.pathway import CONTACT_KEY, IET_TABLE, iet_sessions, key_positions
 from iapt_audit.outliers import FLAG_LEVEL
+from iapt_audit.rules_engine.facts import finished
 from iapt_audit.stats.direction import WORSE, direction_of, verdict
 from iapt_audit.stats.funnel import TRIM, Z_LEVEL
 
@@ -147,9 +156,11 @@ class ClinicianView:
             out["providers"].setdefault(str(org), {})[str(clinician)] = {
                 k: _plain(v) for k, v in row.items()} | {"indicators": {}}
         for row in self.indicators.itertuples(index=False):
-            out["providers"][str(row.OrgIDProv)][str(row.clinician)]["indicators"][row.measure] = {
-                "numerator": int(row.numerator), "denominator": int(row.denominator), "value": _plain(row.value),
-                "flag": _text(row.flag), "verdict": _text(row.verdict)}
+            entry = {"numerator": int(row.numerator), "denominator": int(row.denominator), "value": _plain(row.value),
+                     "flag": _text(row.flag), "verdict": _text(row.verdict)}
+            if row.measure == "GM06":
+                entry["heap"] = _text(row.heap)  # part (b), the heap test, fired: its reason
+            out["providers"][str(row.OrgIDProv)][str(row.clinician)]["indicators"][row.measure] = entry
         return out
 
 
@@ -186,7 +197,64 @@ def clinician_view(pathways, period, sessions: ClinicianSessions, rules: dict, s
                                   "measure": code, "numerator": summed["sum"].to_numpy(),
                                   "denominator": summed["size"].to_numpy()}))
     indicators, funnels = _judged(pd.concat(rows, ignore_index=True))
+    if "GM06" in rules:
+        indicators = _with_heap(indicators, _heap_hits(r, period, last, names, *rules["GM06"], scales or SCALES))
     return ClinicianView(table, indicators, funnels)
+
+
+def _heap_hits(r: pd.DataFrame, period, last: np.ndarray, names: np.ndarray, rule: type, limits: dict,
+               scales) -> pd.DataFrame:
+    """GM06 part (b) per clinician: the clinicians whose finished courses at caseness (the rule's
+    population, each the clinician's of its last treatment session) heap their last PHQ-9 or ADSM
+    score one point under the cut-off, by the rule's own counts and test (``_heaping``: the
+    one-sided binomial test of the count at the heap value among the three-point window against
+    1/3) and its thresholds (``heap_min_cases`` scores in the window, p below ``heap_p_value``
+    shared over the measures, count over its neighbours' mean at least ``heap_min_ratio``).
+    Rows: OrgIDProv, clinician, heap (the reason, as the rule words it).
+
+    Why a unit key: ``_heaping`` counts per OrgIDProv, so each (provider, clinician) is given one
+    integer in that column; only clinicians with at least ``heap_min_cases`` such courses are
+    counted (fewer cannot fill the window), which keeps the per-unit binomial tests few."""
+    heaping, measures = rule_function(rule, "_heaping"), rule_function(rule, "HEAP_MEASURES")
+    org_code, orgs = pd.factorize(r["OrgIDProv"].to_numpy(dtype=object))
+    unit = org_code.astype(np.int64) * (len(names) + 1) + last + 1
+    population = (finished(r, period) & r["Caseness_Flag"]).to_numpy(dtype=bool) & (last >= 0) & (org_code >= 0)
+    courses = pd.Series(unit[population]).value_counts()
+    population &= np.isin(unit, courses.index[courses >= limits["heap_min_cases"]].to_numpy())
+    empty = pd.DataFrame({"OrgIDProv": [], "clinician": [], "heap": []})
+    if not population.any():
+        return empty
+    frame = r[["PHQ9_LastScore", "ADSM", "ADSM_LastScore"]].assign(OrgIDProv=unit)
+    counts = heaping(frame, pd.Series(population, index=r.index), scales)
+    alpha = limits["heap_p_value"] / len(measures)
+    reasons = []
+    for measure in measures:
+        n, k = counts[f"{measure}_window"], counts[f"{measure}_at_heap"]
+        ratio, p = counts[f"{measure}_ratio"], counts[f"{measure}_p_value"]
+        hit = (n >= limits["heap_min_cases"]) & (p < alpha) & (ratio >= limits["heap_min_ratio"])
+        reasons.append(pd.Series([f"last {measure} at the cut-off minus one in {a:g} of {b:g} scores in the "
+                                  f"three-point window (ratio to neighbours' mean {c:.2f}; one-sided binomial test "
+                                  f"against 1/3, p = {d:.2g}, below {alpha:g})"  # per flagged clinician only
+                                  for a, b, c, d in zip(k[hit], n[hit], ratio[hit], p[hit])], index=k.index[hit],
+                                 dtype=object))
+    fired = pd.concat(reasons).groupby(level=0).agg("; ".join)
+    if fired.empty:
+        return empty
+    units = fired.index.to_numpy(dtype=np.int64)
+    return pd.DataFrame({"OrgIDProv": orgs[units // (len(names) + 1)], "clinician": names[units % (len(names) + 1) - 1],
+                         "heap": "heaping: " + fired.to_numpy(dtype=object)})
+
+
+def _with_heap(indicators: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+    """GM06 as the rule decides it for providers: a clinician is worse than expected when part (a)
+    is high on the team's funnel or part (b)'s heap test fires (``heap`` says which)."""
+    gm06 = (indicators["measure"] == "GM06").to_numpy()
+    key = pd.MultiIndex.from_frame(indicators[["OrgIDProv", "clinician"]])
+    heap = pd.Series(hits["heap"].to_numpy(dtype=object), index=pd.MultiIndex.from_frame(
+        hits[["OrgIDProv", "clinician"]])).reindex(key).to_numpy(dtype=object)
+    heap = np.where(gm06, heap, None)
+    fired = np.array([isinstance(h, str) for h in heap], dtype=bool)
+    return indicators.assign(heap=heap, verdict=np.where(fired, WORSE, indicators["verdict"].to_numpy(dtype=object)))
 
 
 def _first_and_last(pathways, sessions: ClinicianSessions) -> tuple[np.ndarray, np.ndarray]:

@@ -20,8 +20,10 @@ derivation:
    is decided by the records' content (every item, compared in item-name order), never by their
    order in the file, so the same data in any row order selects the same records.
 
-Records that name no submission (a table without ``UniqueSubmissionID`` whose provider made several)
-rank below every attributed record. A snapshot without repeated keys passes through untouched
+Records that name no submission (a table without ``UniqueSubmissionID`` whose provider made several,
+an extract without a header, a provider no header names) rank below every attributed record; a
+blank ``UniqueSubmissionID`` where the provider made several is refused by the reader
+(``io.submissions.tag_records``). A snapshot without repeated keys passes through untouched
 (the same frames, no copies). ``Selection.report`` accounts for every record read: superseded +
 replaced by a later month + collapsed duplicates + selected = read, per table.
 """
@@ -36,12 +38,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iapt_audit.io.extract import Extract
-from iapt_audit.io.submissions import positions_in
+from iapt_audit.io.extract import NOTICE_COLUMNS, Extract
+from iapt_audit.io.submissions import FILE_TYPE_ORDER, positions_in
 from iapt_audit.model.tables import SUBMISSION_ID, TABLES
 
 HEADER = "IDS000Header"
-FILE_TYPE_ORDER = {"primary": 1, "refresh": 2}  # a month's Refresh supersedes its Primary ([BG], [DQM])
 REPORT_COLUMNS = ["table", "read", "superseded", "replaced_by_later_month", "duplicates_collapsed", "selected"]
 
 
@@ -52,13 +53,15 @@ class Selection:
     ``latest``: the extract the data-quality stage checks (step 2). ``distinct``: one record per key
     (step 3), for derivation. ``submissions``: every submission read, with ``month`` (its reporting
     month, ``YYYY-MM``), ``selected``, ``superseded_by`` and ``order`` (its place in time order, -2 if
-    superseded). ``report``: per table, REPORT_COLUMNS.
+    superseded). ``report``: per table, REPORT_COLUMNS. ``notices``: what the reader tolerated or
+    did not read (``Extract.notices``).
     """
 
     latest: Extract
     distinct: Extract
     submissions: pd.DataFrame
     report: pd.DataFrame
+    notices: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=NOTICE_COLUMNS))
 
     def as_json(self) -> dict:
         """The ``submissions`` section of findings.json: what was read and what was set aside."""
@@ -72,6 +75,9 @@ class Selection:
                             for _, row in subs.iterrows()],
             "records": [{k: (v if k == "table" else int(v)) for k, v in row.items()}
                         for row in self.report.to_dict("records")],
+            # what the reader tolerated or did not read (``io.extract``: encodings, header case, files passed over)
+            "reader_notices": [{"table": _text(row["table"]), "column": _text(row["column"]), "rows": int(row["rows"]),
+                                "message": str(row["message"])} for _, row in self.notices.iterrows()],
         }
 
 
@@ -118,7 +124,8 @@ class Selector:
         return Selection(latest=_subset(extract, {n: self._latest[n] for n in names}, self._kept),
                          distinct=_subset(extract, {n: self._distinct[n] for n in names}, self._distinct_rows),
                          submissions=self.submissions,
-                         report=pd.DataFrame([self._report[n] for n in names], columns=REPORT_COLUMNS))
+                         report=pd.DataFrame([self._report[n] for n in names], columns=REPORT_COLUMNS),
+                         notices=extract.notices)
 
 
 def ordered_submissions(submissions: pd.DataFrame) -> pd.DataFrame:

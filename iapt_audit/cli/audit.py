@@ -70,7 +70,8 @@ def summary(result) -> str:
     from iapt_audit.kpis import ALL_PROVIDERS
 
     period = result.period.as_json()
-    lines = [f"Audited {len(result.providers)} providers, "
+    count = len(result.providers)
+    lines = [f"Audited {count} provider{'' if count == 1 else 's'}, "
              f"{int(result.kpis.loc[ALL_PROVIDERS, 'Count_ReferralsReceived']):,} referrals received "
              f"{period['start']} to {period['end']}."]
     lines.append(submissions_line(result.submissions))

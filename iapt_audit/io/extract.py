@@ -111,10 +111,13 @@ def read_extract(path, *, identifiers: bool = False, take=None) -> Extract:
         return _read_submissions(path, sources, identifiers, take)
     with _opened_tables(path, identifiers) as (files, read):
         extract = Extract(source=path, tables={}, files=files, first_row={})
+        if path.is_dir():
+            extract.notices = folder_notices(path, files.values())
         if HEADER in files:
             _add_table(extract, HEADER, read(HEADER))
         extract.submissions = submissions.header_submissions(
             extract.tables.get(HEADER), files.get(HEADER), extract.first_row.get(HEADER, 2))
+        submissions.check_submissions(extract.submissions)
         _name_header_rows(extract)
         for name in [name for name in TABLES if name in files and name != HEADER]:
             _add_table(extract, name, read(name), take)
@@ -183,6 +186,8 @@ def _read_submissions(path: Path, sources: list[Path], identifiers: bool, take=N
     names = [name for name in TABLES if any(name in raw for _, raw in parts)]
     extract = Extract(source=path, tables={}, files=dict.fromkeys(names, path), first_row={},
                       submissions=pd.concat(headers, ignore_index=True))
+    submissions.check_submissions(extract.submissions)
+    extract.notices = folder_notices(path, sources)
     for name in names:  # each table combined, typed and tagged, its submissions' parts freed as it goes
         reads = [(number, files[name], raw.pop(name)) for number, (files, raw) in enumerate(parts) if name in raw]
         columns = list(dict.fromkeys(column for _, _, read in reads for column in read.frame.columns))
@@ -194,6 +199,16 @@ def _read_submissions(path: Path, sources: list[Path], identifiers: bool, take=N
         del reads, frame
         _add_table(extract, name, combined, take, owners=owners, locate=functools.partial(_locate, origins))
     return extract
+
+
+def folder_notices(folder: Path, used) -> pd.DataFrame:
+    """A notice (NOTICE_COLUMNS) naming the entries of ``folder`` that are not read (``used``: the
+    paths read), so that nothing is passed over without a word; empty when every entry is read."""
+    names = submissions.ignored_entries(folder, used)
+    if not names:
+        return pd.DataFrame(columns=NOTICE_COLUMNS)
+    return _notice("(folder)", None, len(names), "not read, not a table file or submission of the data set: "
+                   + ", ".join(names))
 
 
 def _locate(origins: list[tuple[Path, int, int]], name: str, index: int) -> tuple[Path, int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -96,10 +97,26 @@ def _zip_members(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
         known = table_file_name(base)
         if not info.is_dir() and known:
             if known in out.values():
-                raise InputError(f"{known} is in the archive twice", file=path,
-                                 fix="keep one file per table in the archive")
+                first = next(member for member, name in out.items() if name == known)
+                several = first.replace("\\", "/").rsplit("/", 1)[0] != info.filename.replace("\\", "/").rsplit("/", 1)[0]
+                raise InputError(f"{known} is in the archive twice ({first}, {info.filename})", file=path,
+                                 fix="unzip it and give the folder: a folder of submissions is read as one, "
+                                     "a zip of several extracts is not" if several
+                                 else "keep one file per table in the archive")
             out[info.filename] = known
+        elif not info.is_dir():
+            _refuse_near_miss(base, path)
     return out
+
+
+def _refuse_near_miss(name: str, where: Path) -> None:
+    """A file named like a table of the data set (``IDS`` and three digits) that is not one of its
+    names (``IDS101Referral_old.csv``, ``IDS205 InternetTherLog.csv``) is refused: passed over, it
+    would change the figures without a word."""
+    if re.match(r"ids\d{3}", name.strip(), re.IGNORECASE):
+        raise InputError(f"{name} looks like a table of the data set but is not named as one", file=where,
+                         fix="name it as its table (IDS101Referral.csv, .csv.gz or .parquet, or IDS101_Referral.csv), "
+                             "or move it out of the extract")
 
 
 def table_of(name: str) -> str | None:
@@ -144,6 +161,8 @@ def find_table_files(path: Path) -> dict[str, Path]:
             canonical = table_file_name(file.name)
             if canonical:
                 given.setdefault(canonical.split(".", 1)[0], []).append(file)
+            else:
+                _refuse_near_miss(file.name, file)
         for name, matches in given.items():
             if len(matches) > 1:
                 raise InputError(f"{name} is given twice ({', '.join(m.name for m in matches)})", file=path,
@@ -151,8 +170,11 @@ def find_table_files(path: Path) -> dict[str, Path]:
         found = {name: matches[0] for name, matches in given.items()}
     missing = [name for name, spec in TABLES.items() if spec.required and name not in found]
     if missing:
+        nested = path.is_dir() and any(p.is_dir() or p.suffix.lower() == ".zip" for p in path.iterdir())
         raise InputError(f"required table {missing[0]} is missing", file=path,
-                         fix=f"add {missing[0]}.csv, .csv.gz or .parquet (or a sheet of that name)")
+                         fix=f"add {missing[0]}.csv, .csv.gz or .parquet (or a sheet of that name)" + (
+                             "; for a folder of submissions (a sub-folder, .zip or .xlsx each), keep no table "
+                             "files in the folder itself" if nested else ""))
     return found
 
 

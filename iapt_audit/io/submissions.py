@@ -15,12 +15,17 @@ Two layouts carry several submissions:
   extract with a one-row header; its records belong to that submission.
 
 A snapshot (today's single extract) is the one-submission case. A record without a
-``UniqueSubmissionID`` belongs to its provider's only submission; where its provider has several,
-it stays unattributed (the selection stage then treats it as older than any attributed record).
+``UniqueSubmissionID`` belongs to its provider's only submission. Where its provider has several,
+a blank in a table that names submissions is refused (its month cannot be told), while a table
+without the column (NHS Digital's extracts carry it on some tables only) stays unattributed, as
+does a record of a provider no header names: the selection stage treats those as older than any
+attributed record.
 
 What cannot be attributed honestly is refused, one line and exit code 2 (``InputError``): a
 submission without a header row, a header naming one provider over records of another, one
-``UniqueSubmissionID`` on two different header rows, a record naming a submission no header has.
+``UniqueSubmissionID`` on two different header rows, a record naming a submission no header has or
+leaving it blank while its provider has several, and headers whose order is a guess
+(``check_submissions``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ from iapt_audit.model.tables import SUBMISSION_ID
 HEADER = "IDS000Header"
 SUBMISSION_COLUMNS = [SUBMISSION_ID, "OrgIDProv", "ReportingPeriodStartDate", "ReportingPeriodEndDate", "File_Type",
                       "DateTimeDatSetCreate", "source"]
+SUBMISSION_SUFFIXES = (".zip", ".xlsx")
+# archives and workbooks a submission might come as that the reader does not open
+UNREADABLE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".xls", ".xlsb", ".xlsm", ".ods")
+# NHS Digital's File_Type values (compared trimmed, in lower case): a month's Refresh supersedes its Primary
+FILE_TYPE_ORDER = {"primary": 1, "refresh": 2}  # ([BG], [DQM])
 # what a header row must agree on to be the same submission twice (a repeated identical row is harmless)
 _IDENTITY = SUBMISSION_COLUMNS[1:-1]
 
@@ -46,17 +56,73 @@ def submission_sources(path: Path, is_table_file) -> list[Path] | None:
     """The submissions of a folder of submissions, in name order; None when ``path`` is not one.
 
     A folder that holds table files itself is one extract (snapshot or warehouse). Otherwise each
-    sub-folder holding table files and each ``.zip`` is a submission; other entries are ignored.
+    sub-folder holding table files, each ``.zip`` and each ``.xlsx`` workbook is a submission.
+    An archive or workbook of a kind the tool cannot read (``.tar.gz``, ``.7z``, ``.xls``, …) is
+    refused rather than passed over, and so is a folder whose submissions sit one level further
+    down: either would leave months out without a word. Other entries are ignored
+    (``ignored_entries`` lists them for the reports).
     """
     if not path.is_dir():
         return None
     entries = sorted(path.iterdir(), key=lambda p: p.name)
     if any(p.is_file() and is_table_file(p.name) for p in entries):
         return None
-    sources = [p for p in entries
-               if (p.is_file() and p.suffix.lower() == ".zip")
-               or (p.is_dir() and any(f.is_file() and is_table_file(f.name) for f in p.iterdir()))]
+    sources = [p for p in entries if _is_submission(p, is_table_file)]
+    unreadable = [p for p in entries if p.is_file() and p.name.lower().endswith(UNREADABLE_SUFFIXES)]
+    if unreadable:
+        raise InputError("is an archive or workbook this tool cannot read, so its submission would be left out",
+                         file=unreadable[0],
+                         fix="give each submission as a folder of table files, a .zip or an .xlsx workbook")
+    if not sources:
+        deeper = [p for p in entries if p.is_dir() and any(_is_submission(q, is_table_file) for q in p.iterdir())]
+        if deeper:
+            raise InputError(f"holds no submissions itself but its folder {deeper[0].name} does", file=path,
+                             fix="give that folder, or put every submission (a folder, .zip or .xlsx) in one folder")
     return sources or None
+
+
+def _is_submission(entry: Path, is_table_file) -> bool:
+    """A ``.zip``, an ``.xlsx`` or a folder holding table files."""
+    if entry.is_file():
+        return entry.suffix.lower() in SUBMISSION_SUFFIXES
+    return entry.is_dir() and any(f.is_file() and is_table_file(f.name) for f in entry.iterdir())
+
+
+def ignored_entries(folder: Path, used) -> list[str]:
+    """Names of ``folder``'s entries the extract does not read (``used``: the paths it reads),
+    hidden ones (``.DS_Store``, ``__MACOSX``) left out, so the reports can say what was passed over."""
+    used = {Path(p).name for p in used}
+    return [p.name for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name not in used and not p.name.startswith((".", "__MACOSX"))]
+
+
+def check_submissions(submissions: pd.DataFrame) -> None:
+    """Refuse what would make selection's order a guess (``InputError`` naming the header's file,
+    column and row): a ``File_Type`` other than Primary or Refresh (blank included) beside another
+    submission for the same provider and month; a submission without a reporting period beside
+    other submissions of its provider. A provider's only submission (a snapshot) needs neither."""
+    if submissions.empty:
+        return
+    kind = submissions["File_Type"].astype("string").str.strip().str.lower()
+    provider = submissions["OrgIDProv"].astype("string").fillna("")
+    start = pd.to_datetime(submissions["ReportingPeriodStartDate"], errors="coerce")
+    month = start.dt.strftime("%Y-%m").fillna("")
+    several = provider.duplicated(keep=False).to_numpy()
+    shared_month = pd.DataFrame({"provider": provider, "month": month}).duplicated(keep=False)
+    problems = [
+        (~kind.isin(list(FILE_TYPE_ORDER)).to_numpy() & shared_month.to_numpy(), "File_Type",
+         "File_Type is neither Primary nor Refresh while the provider has another submission for the same month, "
+         "so which replaces which cannot be told",
+         "give File_Type as Primary or Refresh"),
+        (start.isna() & several, "ReportingPeriodStartDate",
+         "the submission has no reporting period while its provider has other submissions",
+         "give ReportingPeriodStartDate and ReportingPeriodEndDate on every header row"),
+    ]
+    for bad, column, message, fix in problems:
+        rows = np.flatnonzero(np.asarray(bad, dtype=bool))
+        if len(rows):
+            file, _, row = str(submissions["source"].iloc[rows[0]]).rpartition(" row ")
+            raise InputError(message, file=file, column=column, row=int(row), fix=fix)
 
 
 def header_submissions(header: pd.DataFrame | None, file: Path | None, first_row: int) -> pd.DataFrame:
@@ -135,6 +201,11 @@ def tag_records(tables: dict[str, pd.DataFrame], submissions: pd.DataFrame, file
             position = only_submission[record_provider]
             if own is not None:
                 position = np.where(own >= 0, own, position)
+            if own is not None:  # a table that names submissions but leaves one record's blank
+                several = np.append(counts > 1, False)  # a provider no header names (-1) picks False
+                _refuse((position < 0) & several[record_provider], name, locate, SUBMISSION_ID,
+                        "has a blank UniqueSubmissionID while its provider has several submissions, so its month "
+                        "cannot be told", "give every record the UniqueSubmissionID of the submission it came in")
         expected = provider_of[position]
         _refuse((expected >= 0) & (record_provider != expected), name, locate, "OrgIDProv",
                 "is not the provider its submission's IDS000Header names",

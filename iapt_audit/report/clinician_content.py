@@ -23,11 +23,13 @@ from iapt_audit.outliers import compare_providers
 from iapt_audit.report import kpi_content, outlier_content
 from iapt_audit.report.disclosure import Figures
 from iapt_audit.report.document import Chart, Column, Section, Table
-from iapt_audit.stats.direction import COMMON, direction_of
+from iapt_audit.stats.direction import COMMON, direction_of, verdict
 
 NOT_RUN = "No care activity names a clinician (CarePersLocalId), so there is no clinician view."
 INTRO = (f"{INTERNAL_ONLY} Where in the team a pattern comes from: each clinician's caseload, outcomes and the "
-         f"gaming indicators a clinician's own sessions make, judged {CONSTRUCTION}. Finished courses, recovery, "
+         f"gaming indicators a clinician's own sessions make, judged {CONSTRUCTION}; GM06 also, as the rule "
+         "does for providers, by its heap test of last scores one under the cut-off (part (b)) on each clinician's "
+         "own finished courses. Finished courses, recovery, "
          f"reliable improvement and {', '.join(LAST_SESSION_RULES)} belong to the clinician of the last treatment "
          f"session; {', '.join(FIRST_CONTACT_RULES)} to the clinician of the first treatment contact; waits are "
          "the service's, not a clinician's.")
@@ -50,20 +52,30 @@ def section(result, figures: Figures) -> Section:
 def _flagged(view) -> Table:
     flagged = view.flagged()
     rows = [[r.OrgIDProv, r.clinician, r.measure, int(r.numerator), int(r.denominator), round(float(r.value), 1),
-             r.verdict] for r in flagged.itertuples(index=False)]
+             r.verdict, _why(r)] for r in flagged.itertuples(index=False)]
     columns = [Column("Provider"), Column("Clinician"), Column("Measure"), Column("Numerator", "count"),
-               Column("Denominator", "count"), Column("Value (%)", "percent"), Column("Verdict")]
+               Column("Denominator", "count"), Column("Value (%)", "percent"), Column("Verdict"), Column("Why")]
     return Table("clinicians-flagged", "Clinicians worse than expected against the rest of their team", columns, rows,
                  note="None." if not rows else "A prompt to look at the records together, not a judgement of a "
                                                "person: see each rule's known false positives.",
                  sheet="Clinicians flagged")
 
 
+def _why(row) -> str:
+    """Which test made a flagged clinician: the team's funnel, and for GM06 the heap test (part (b))."""
+    parts = [f"{row.flag} on the funnel of the rest of the team"] if isinstance(row.flag, str) else []
+    heap = getattr(row, "heap", None)
+    return "; ".join(parts + ([heap] if isinstance(heap, str) else []))
+
+
 def _team_funnels(view, titles: dict[str, str], figures: Figures) -> list[Chart]:
-    """One funnel plot per provider and measure with a clinician worse than expected."""
+    """One funnel plot per provider and measure with a clinician worse than expected on the funnel
+    (a clinician flagged on GM06 by the heap test alone is in the flagged table, not off a funnel)."""
     indicators = view.indicators
     charts = []
-    for org, measure in view.flagged()[["OrgIDProv", "measure"]].drop_duplicates().itertuples(index=False):
+    flagged = view.flagged()
+    on_funnel = flagged[flagged["flag"].notna().to_numpy()]
+    for org, measure in on_funnel[["OrgIDProv", "measure"]].drop_duplicates().itertuples(index=False):
         team = indicators[(indicators["OrgIDProv"] == org).to_numpy() & (indicators["measure"] == measure).to_numpy()]
         charts.append(_team_funnel(org, measure, team.reset_index(drop=True), titles, figures))
     return charts
@@ -83,9 +95,9 @@ def _team_funnel(org: str, measure: str, team: pd.DataFrame, titles: dict[str, s
                               construction=f"Curves: {fitted} (99.8% and 95% limits); each point's verdict and hover "
                                            f"limits: {CONSTRUCTION}")
     lower, upper = leave_one_out_limits(team["numerator"].to_numpy(float), team["denominator"].to_numpy(float))
-    for i, (clinician, flag, verdict) in enumerate(zip(team["clinician"], flags, team["verdict"])):
+    for i, (clinician, flag) in enumerate(zip(team["clinician"], flags)):  # the funnel's own verdict
         entry["providers"][str(clinician)].update(lower=float(lower[i]), upper=float(upper[i]), flag=flag,
-                                                  verdict=verdict if isinstance(verdict, str) else COMMON)
+                                                  verdict=verdict(flag, direction_of(measure)))
     chart = outlier_content.funnel_chart(entry, titles, figures, f"clinician-funnel-{org}-{measure}")
     flagged = [str(c) for c, f in zip(team["clinician"], flags) if f is not None]
     chart.title = f"{chart.title}: {org}'s clinicians"

@@ -28,6 +28,8 @@ def section(result, figures: Figures) -> Section:
     superseded = [s for s in selection.get("submissions", []) if not s["selected"]]
     if superseded:
         blocks.append(_superseded(superseded))
+    if selection.get("reader_notices"):
+        blocks.append(_notices(selection["reader_notices"]))
     return Section("submissions", "Submissions read and records counted", intro=INTRO, blocks=blocks)
 
 
@@ -65,3 +67,12 @@ def _superseded(superseded: list[dict]) -> Table:
     columns = [Column("Provider"), Column("Month"), Column("File type"), Column("Submission"),
                Column("Replaced by")]
     return Table("submissions-superseded", "Submissions set aside", columns, rows, sheet="Superseded", folded=True)
+
+
+def _notices(notices: list[dict]) -> Table:
+    rows = [[n["table"], n["column"], n["rows"], n["message"]] for n in notices]
+    columns = [Column("Table"), Column("Column"), Column("Rows", "count"), Column("What the reader did")]
+    return Table("submissions-reader-notices", "Read with tolerance, or not read", columns, rows,
+                 sheet="Reader notices", note="Files passed over, encodings other than UTF-8, header names "
+                                              "matched by ignoring letter case and values the reader policy "
+                                              "tolerated (io.values).")

@@ -92,7 +92,7 @@ def run_audit_spark(source, *, spark=None, period: str | None = None, timer: Sta
                                     benchmark)
     providers = sorted(joined.submitted | (set(kpis.index) - {ALL_PROVIDERS}))
     submissions = Selection(latest=None, distinct=None, submissions=ordered_submissions(extract.submissions),
-                            report=joined.selection_report()).as_json()
+                            report=joined.selection_report(), notices=extract.notices).as_json()
     result = SparkAuditResult(source=extract.source, period=chosen, providers=providers, kpis=kpis,
                               pathways=joined.pathways(pathway_settings), data_quality=data_quality, rules=rules,
                               timings=timer.stages, submissions=submissions, identifiers=joined.identifiers(),
@@ -181,11 +181,17 @@ def _run_on(spark, source, period, timer: StageTimer, settings: DQSettings, *, d
                         unparsed=extract.unparsed, tagged=extract.tagged, record_cap=record_cap, derive=derive,
                         **derivation)
     with timer.stage("per provider: select, check, derive, measure", rows=stage["rows"]):
+        # a partition per provider (hashed): a task holds one provider's records, never a share of
+        # the whole archive (with the session's few shuffle partitions, a national archive's task
+        # held a quarter of it and ran out of JVM heap)
+        partitions = max(1, len(sizes))
         packed = None
         for name, frame in extract.tables.items():
-            part = frame.groupBy("OrgIDProv").applyInPandas(_packer(name), ENVELOPE_SCHEMA)
+            part = frame.repartition(partitions, "OrgIDProv").groupBy("OrgIDProv").applyInPandas(
+                _packer(name), ENVELOPE_SCHEMA)
             packed = part if packed is None else packed.unionByName(part)
-        staged = packed.groupBy("OrgIDProv").applyInPandas(provider_function(task), ENVELOPE_SCHEMA)
+        staged = packed.repartition(partitions, "OrgIDProv").groupBy("OrgIDProv").applyInPandas(
+            provider_function(task), ENVELOPE_SCHEMA)
         staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
         joined = Joined()
         per_provider = staged.filter(F.col("kind").isin("result", "error", "failure"))

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from iapt_audit.errors import InputError
 from iapt_audit.io import submissions as submission_table
-from iapt_audit.io.extract import UNPARSED_COLUMNS, read_extract
+from iapt_audit.io.extract import NOTICE_COLUMNS, UNPARSED_COLUMNS, folder_notices, read_extract
 from iapt_audit.io.files import table_of
 from iapt_audit.model.tables import IDENTIFIER_FALLBACKS, SUBMISSION_ID, TABLES
 from iapt_audit.spark.envelope import ROW
@@ -54,6 +54,7 @@ class SparkExtract:
     submissions: pd.DataFrame
     unparsed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=UNPARSED_COLUMNS))
     tagged: bool = True
+    notices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTICE_COLUMNS))  # Extract.notices
 
 
 def spark_extract(source, spark) -> SparkExtract:
@@ -74,9 +75,11 @@ def spark_extract(source, spark) -> SparkExtract:
             frames[table] = spark.table(value) if isinstance(value, str) else value
         return _native("DataFrames", frames, spark)
     path = Path(source)
-    native = _native_tables(path, spark) if path.is_dir() else None
+    native, used = _native_tables(path, spark) if path.is_dir() else ({}, [])
     if native:
-        return _native(str(path), native, spark)
+        extract = _native(str(path), native, spark)
+        extract.notices = folder_notices(path, used)
+        return extract
     return from_pandas(read_extract(path, identifiers=True), spark)
 
 
@@ -89,7 +92,8 @@ def from_pandas(extract, spark) -> SparkExtract:
             arrow.to_pandas(), schema=_arrow_schema_ddl(arrow.schema))
     return SparkExtract(source=str(extract.source), tables=tables,
                         dtypes={name: frame.dtypes for name, frame in extract.tables.items()},
-                        submissions=extract.submissions, unparsed=extract.unparsed, tagged=True)
+                        submissions=extract.submissions, unparsed=extract.unparsed, tagged=True,
+                        notices=extract.notices)
 
 
 def _arrow_schema_ddl(schema: pa.Schema) -> str:
@@ -100,10 +104,10 @@ def _arrow_schema_ddl(schema: pa.Schema) -> str:
     return ", ".join(f"`{f.name}` {kind(f.type)}" for f in schema)
 
 
-def _native_tables(folder: Path, spark) -> dict:
+def _native_tables(folder: Path, spark) -> tuple[dict, list[Path]]:
     """Tables stored as Delta (a folder with ``_delta_log``) or Parquet (a file or folder named for
-    its table), read by Spark; empty when the folder holds neither."""
-    found = {}
+    its table), read by Spark (empty when the folder holds neither), and the entries read."""
+    found, used = {}, []
     for entry in sorted(folder.iterdir()):
         stem = entry.name[:-len(".parquet")] if entry.name.lower().endswith(".parquet") else entry.name
         table = table_of(stem)
@@ -113,7 +117,10 @@ def _native_tables(folder: Path, spark) -> dict:
             found[table] = spark.read.format("delta").load(str(entry))
         elif entry.name.lower().endswith(".parquet") or (entry.is_dir() and any(entry.glob("*.parquet"))):
             found[table] = spark.read.parquet(str(entry))
-    return found
+        else:
+            continue
+        used.append(entry)
+    return found, used
 
 
 def _native(source: str, frames: dict, spark) -> SparkExtract:

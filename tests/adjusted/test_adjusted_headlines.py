@@ -12,26 +12,49 @@ E    group session day 14, individual day 122 (gap 108)           14            
 F    one group session of 20, then discharged                     -              GM02: left out of access
 G    LI day 14 and 21, HI day 153 (gap 132)                       14             GM05: wait 153
 H    LI day 9 and 16 (patient P9), finished                       9              -
-I    N1 re-referral of P9 received 2024-08-01, HI day 7 and 14    7              GM05: from H's referral, wait 129
+I    N1 re-referral of P9 received 2024-08-01, HI day 7 and 14    7              GM05: gap from H's LI day 16
+                                                                                 to HI 2024-08-08 113; wait
+                                                                                 from H's referral 129
 J-L  first day 7, second 14; PHQ 15→9, GAD 10→7 (recovered)       7              GM06: last PHQ-9 and GAD-7 at the heap
 M    first day 7, second 14; PHQ 14→9, GAD 10→9 (not recovered)   7              GM06: last PHQ-9 at the heap
 E, G, H and I score below caseness (not at caseness), so recovery's denominator is A, B, C, J-M (7).
 
-Access 13 (GM01 and GM02: 12 each). Finished courses 11 (all but D, F); official 6 weeks 10/11 (C
-is 70 days), 18 weeks 11/11. GM04 6w 9/11 (E out) 18w 11/11 (E 122); GM05 6w 8/11 (G, I out) 18w
-9/11 (G 153, I 129 out).
+Every figure removes (or re-times) only the provider's excess of its pattern over what the rule
+tolerates: tolerated = floor(min_percent / 100 × the rule's cohort within the figure's),
+excess = max(0, pattern − tolerated). The fixture's config (``FIXTURE_CONFIG``) lowers GM01's and
+GM02's min_percent to 5 and GM03's to 10 so that each figure shows an excess; GM04 and GM05 keep
+their default 30.
 
-GM03 (hidden: first-to-second gap over 90 days, B 120 and E 108, 2 of the 11 finished courses).
-With GM03's min_percent set to 10 (the fixture's config): tolerated floor(10 % × 11) = 1, excess
-2 − 1 = 1, so only the longest gap, B, is re-timed (141 days): 6w 9/11, 18w 10/11. At the
-default 30 %: tolerated floor(3.3) = 3 ≥ 2, nothing re-timed (10/11, 11/11). At 0 %: both; E's
-122 days is within 18 weeks, so 6w 8/11, 18w 10/11.
+Access 13: every referral's first treatment is in the period, and all 13 have ended.
+GM01: cohort 13 ended accessing referrals, pattern D (1). At 5 %: tolerated floor(0.65) = 0,
+excess 1, access 12. At the default 25 %: floor(3.25) = 3, nothing left out (13); at 8 %:
+floor(1.04) = 1, still 13; at 7 %: floor(0.91) = 0, 12.
+GM02: the same cohort of 13, pattern F (group of 20 > 12, 1). At 5 %: 12. At the default 10 %:
+floor(1.3) = 1, nothing left out (13).
+
+Finished courses 11 (all but D, F); official 6 weeks 10/11 (C is 70 days), 18 weeks 11/11.
+
+GM03 (cohort: the 11 finished courses, each with a second treatment; hidden: first-to-second
+gap over 90 days, B 120 and E 108). At 10 %: tolerated floor(1.1) = 1, excess 1, so only the
+longest gap, B, is re-timed (141 days): 6w 9/11, 18w 10/11. At the default 30 %: tolerated
+floor(3.3) = 3 ≥ 2, nothing re-timed (10/11, 11/11). At 0 %: both; E's 122 days is within 18
+weeks, so 6w 8/11, 18w 10/11.
+
+GM04 (cohort: finished courses that started in a group and had an individual contact: E only;
+hidden: E, gap 108 > 90). At 30 %: tolerated floor(0.3) = 0, E re-timed to 122: 6w 9/11, 18w
+11/11. At 100 %: tolerated floor(1) = 1, nothing re-timed (10/11, 11/11).
+
+GM05 (cohort: finished courses stepped up after low intensity: G in its own referral, gap 132,
+and I from H's referral, gap 113; both hidden). At 30 %: tolerated floor(0.6) = 0, both re-timed
+(G 153, I 129): 6w 8/11, 18w 9/11. At 50 %: tolerated floor(1.0) = 1, only the longest gap, G, is
+re-timed: 6w 9/11, 18w 10/11 (I keeps its 7 days).
 
 GM06, among the 7 finished courses at caseness. Last PHQ-9 (heap value 9): 8 A; 9 B J K L M; 10
 none (C is 11): excess 5 − (1 + 0) / 2 = 4.5; recovered at 9: B J K L (M's GAD-7 is 9); removed
 floor(4.5 × 4 / 5) = floor(3.6) = 3. Last GAD-7 (heap 7): 6 A; 7 J K L; 8 none (B 5, C 9, M 9):
 excess 3 − 1/2 = 2.5; recovered at 7: J K L; removed floor(2.5 × 3 / 3) = 2. Recoveries at either
 heap value: B J K L = 4, so min(4, 3 + 2) = 4 are removed: recovery 5/7 (A B J K L), adjusted 1/7.
+(GM06's min_percent belongs to its part (a), so the figure keeps the heap's null.)
 """
 
 from __future__ import annotations
@@ -56,7 +79,8 @@ YEAR = "2024-04-01:2025-03-31"
 LI, HI = "748051000000105", "304891004"
 LOW = {"phq": [5, 4], "gad": [4, 3]}
 HEADER = {"OrgIDProv": "RX1", "ReportingPeriodStartDate": "2024-04-01", "ReportingPeriodEndDate": "2025-03-31"}
-GM03_AT = {"rules": {"GM03": {"min_percent": 10}}}  # tolerates 1 of the 11 finished courses' hidden waits
+#: lowered shares so that GM01, GM02 and GM03 show an excess (module docstring); GM04, GM05 at their 30 %
+FIXTURE_CONFIG = {"rules": {"GM01": {"min_percent": 5}, "GM02": {"min_percent": 5}, "GM03": {"min_percent": 10}}}
 
 
 def _set(tables, table, ident_column, ident, **values):
@@ -106,7 +130,7 @@ def _headlines(pathways, config=None, select=None):
 
 @pytest.fixture(scope="module")
 def headlines(pathways):
-    return _headlines(pathways, GM03_AT)
+    return _headlines(pathways, FIXTURE_CONFIG)
 
 
 def _row(headlines, figure):
@@ -140,7 +164,7 @@ def test_each_figure_matches_the_hand_worked_counts(headlines, figure, official,
 def test_official_side_is_the_audits_own_kpi(tmp_path):
     """The official figure beside each sensitivity figure is exactly the KPI the audit reports."""
     folder = write_extract(tmp_path / "extract", fixture_tables(), HEADER)
-    result = run_audit(folder, period=YEAR)
+    result = run_audit(folder, period=YEAR, config=FIXTURE_CONFIG)
     findings = result.findings()
     kpis = findings["providers"]["RX1"]["kpis"]
     for entry in findings["adjusted_headlines"]:
@@ -165,22 +189,50 @@ def test_gm03_retimes_only_the_excess_over_the_rules_tolerated_share(pathways, m
     assert f"up to {min_percent} %" in headlines.figures[0].definition
 
 
-def test_gm03_breaks_equal_gaps_by_service_request_id_not_row_order():
-    """Two providers' finished courses, each with two hidden waits of equal gap (100 days) and a
-    short one; tolerated floor(34 % × 3) = 1, so one of each pair is re-timed: the lower
-    ServiceRequestId (R1 in RA, S1 in RB), whichever row comes first."""
-    received = pd.Timestamp("2024-04-01")
-    r = pd.DataFrame({
-        "OrgIDProv": ["RA", "RA", "RA", "RB", "RB", "RB"],
-        "ServiceRequestId": ["R2", "R1", "R3", "S1", "S3", "S2"],
-        "Wait_FirstToSecondTreatment": [100.0, 100.0, 7.0, 100.0, 7.0, 100.0],
-        "Wait_ReferralToFirstTreatment": [10.0] * 6,
-        "ReferralRequestReceivedDate": [received] * 6,
-        "TherapySession_SecondDate": [received + pd.Timedelta(days=110)] * 6,
-    })
-    wait = adjusted_module._second_treatment_wait(r, pd.Series(True, index=r.index),
-                                                  {"over_days": 90, "min_percent": 34})
-    assert wait.tolist() == [10.0, 110.0, 10.0, 110.0, 10.0, 10.0]
+@pytest.mark.parametrize("code, min_percent, access", [
+    ("GM01", 25, 13),  # the default: tolerates floor(3.25) = 3 of the 13 ended accessing referrals; D is 1
+    ("GM01", 8, 13),   # floor(1.04) = 1: D tolerated
+    ("GM01", 7, 12),   # floor(0.91) = 0: D left out
+    ("GM02", 10, 13),  # the default: floor(1.3) = 1: F tolerated
+    ("GM02", 7, 12),   # floor(0.91) = 0: F left out
+])
+def test_access_leaves_out_only_the_excess_over_the_rules_tolerated_share(pathways, code, min_percent, access):
+    headlines = _headlines(pathways, {"rules": {code: {"min_percent": min_percent}}}, select=[code])
+    row = _row(headlines, headlines.figures[0].name)
+    assert (row["official_numerator"], row["adjusted_numerator"]) == (13, access)
+    assert f"up to {min_percent} %" in headlines.figures[0].definition
+
+
+@pytest.mark.parametrize("code, min_percent, six_weeks, eighteen_weeks", [
+    ("GM04", 30, 9, 11),    # tolerates floor(0.3) = 0 of its 1 course: E re-timed (122 days)
+    ("GM04", 100, 10, 11),  # tolerates floor(1) = 1: E keeps its 14 days
+    ("GM05", 30, 8, 9),     # tolerates floor(0.6) = 0 of its 2: G (153) and I (129) re-timed
+    ("GM05", 50, 9, 10),    # tolerates floor(1.0) = 1: the longest gap, G (132 > I's 113), re-timed
+])
+def test_group_and_step_up_waits_retime_only_the_excess_longest_gaps_first(pathways, code, min_percent, six_weeks,
+                                                                            eighteen_weeks):
+    headlines = _headlines(pathways, {"rules": {code: {"min_percent": min_percent}}}, select=[code])
+    six, eighteen = (_row(headlines, f.name) for f in headlines.figures)
+    assert (six["official_numerator"], six["adjusted_numerator"]) == (10, six_weeks)
+    assert (eighteen["official_numerator"], eighteen["adjusted_numerator"]) == (11, eighteen_weeks)
+    assert f"up to {min_percent} %" in headlines.figures[0].definition
+
+
+def test_the_excess_is_chosen_by_gap_then_service_request_id_never_row_order():
+    """Per provider, the pattern beyond its tolerated number: longest gap first, equal gaps by the
+    lower ServiceRequestId (R1 in RA, S1 in RB, whichever row comes first); without gaps (GM01,
+    GM02) by ServiceRequestId alone; a provider absent from ``tolerated`` tolerates none, and one
+    tolerating more than its pattern loses nothing."""
+    r = pd.DataFrame({"OrgIDProv": ["RA", "RA", "RA", "RB", "RB", "RB", "RC", "RD", "RD"],
+                      "ServiceRequestId": ["R2", "R1", "R3", "S1", "S3", "S2", "T1", "U2", "U1"]})
+    pattern = [True, True, False, True, True, True, True, True, True]
+    gap = [100.0, 100.0, 7.0, 100.0, 120.0, 100.0, 95.0, 99.0, 99.0]
+    tolerated = pd.Series({"RA": 1.0, "RB": 1.0, "RD": 5.0})
+    chosen = adjusted_module._excess(r, pattern, tolerated, gap)
+    # RA: 2 hidden, 1 tolerated -> R1; RB: 3 hidden, 1 tolerated -> S3 (120) and S1; RC: all; RD: none
+    assert chosen.tolist() == [False, True, False, True, True, False, True, False, False]
+    by_id = adjusted_module._excess(r, pattern, pd.Series({"RA": 1.0, "RB": 2.0, "RC": 1.0, "RD": 1.0}))
+    assert by_id.tolist() == [False, True, False, True, False, False, False, False, True]
 
 
 def test_gm06_removes_only_the_heap_excess_and_states_the_heap_value(pathways):

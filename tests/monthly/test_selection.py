@@ -173,6 +173,12 @@ DAMAGE = [
     ("IDS000Header", 1, "UniqueSubmissionID", "1001", "on two different header rows"),
     ("IDS101Referral", 2, "OrgIDProv", "RYY", "not the provider its submission's IDS000Header names"),
     ("IDS202CareActivity", 5, "OrgIDProv", "RX2", "not the provider its submission's IDS000Header names"),
+    # a blank where the table names submissions: its month cannot be told (RX1 made five)
+    ("IDS101Referral", 3, "UniqueSubmissionID", "", "blank UniqueSubmissionID while its provider has several"),
+    # headers whose order would be a guess: April has a Primary (row 2) and a Refresh (row 3)
+    ("IDS000Header", 1, "File_Type", "Final", "neither Primary nor Refresh"),
+    ("IDS000Header", 0, "File_Type", "", "neither Primary nor Refresh"),
+    ("IDS000Header", 3, "ReportingPeriodStartDate", "", "no reporting period while its provider has other"),
 ]
 
 
@@ -183,6 +189,60 @@ def test_records_that_cannot_be_attributed_are_refused(tmp_path, table, record, 
     frame.loc[record, column] = value
     frame.to_csv(folder / f"{table}.csv", index=False)
     _one_line_error(_run(folder, tmp_path), f"{table}.csv", f"column {column}", f"row {record + 2}", message)
+
+
+def test_a_provider_with_one_submission_needs_no_file_type():
+    """A snapshot's only submission is its month whatever its File_Type says: nothing to order."""
+    from iapt_audit.io.submissions import check_submissions
+
+    one = pd.DataFrame([{**submission("2024-04", "1"), "File_Type": None, "source": "h.csv row 2"},
+                        {**submission("2024-04", "2", provider="RX2"), "File_Type": "Final", "source": "h.csv row 3"}])
+    check_submissions(one)  # no error: each provider's only submission
+
+
+def test_a_submission_as_a_workbook_is_read_and_an_unreadable_archive_refused(tmp_path):
+    """A submission may be an .xlsx workbook (an extract); a .tar.gz beside them is refused, not
+    passed over; other files are named in the reports as not read."""
+    from openpyxl import Workbook
+
+    folder = write_submission_folder(tmp_path / "f", story())
+    victim = next(p for p in folder.iterdir() if p.name.endswith("1004"))
+    book = Workbook()
+    book.remove(book.active)
+    for file in sorted(victim.iterdir()):
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+        sheet = book.create_sheet(file.stem)
+        sheet.append(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            sheet.append(list(row))
+        file.unlink()
+    victim.rmdir()
+    book.save(folder / f"{victim.name}.xlsx")
+    (folder / "notes.txt").write_text("not a submission")
+    expected = findings(write_warehouse(tmp_path / "w", story()))
+    found = findings(folder)
+    assert found["submissions"]["submissions_read"] == 5
+    assert found["providers"] == expected["providers"]
+    assert [(n["table"], n["rows"]) for n in found["submissions"]["reader_notices"]] == [("(folder)", 1)]
+    assert found["submissions"]["reader_notices"][0]["message"].endswith(": notes.txt")
+    (folder / "more.tar.gz").write_bytes(b"\x1f\x8b")
+    _one_line_error(_run(folder, tmp_path), "more.tar.gz", "cannot read, so its submission would be left out")
+
+
+def test_submissions_one_level_down_and_a_zip_of_submissions_say_what_to_do(tmp_path):
+    import shutil
+
+    outer = tmp_path / "batches"
+    write_submission_folder(outer / "batch1", story())
+    _one_line_error(_run(outer, tmp_path), "holds no submissions itself but its folder batch1 does")
+    shutil.make_archive(str(tmp_path / "all"), "zip", outer / "batch1")
+    _one_line_error(_run(tmp_path / "all.zip", tmp_path), "is in the archive twice", "unzip it and give the folder")
+
+
+def test_a_file_named_like_a_table_but_not_one_is_refused(tmp_path):
+    folder = write_warehouse(tmp_path / "w", story())
+    (folder / "IDS201CareContact (1).csv").write_text((folder / "IDS201CareContact.csv").read_text())
+    _one_line_error(_run(folder, tmp_path), "IDS201CareContact (1).csv", "looks like a table of the data set")
 
 
 def test_a_submission_without_a_header_is_refused(tmp_path):

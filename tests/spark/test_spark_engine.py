@@ -93,6 +93,9 @@ def test_dataframes_and_table_names_in_the_callers_session(spark, synthetic_ware
             frames[path.stem] = frame
     on_spark = _json(run_audit_spark(frames, spark=spark, select=SELECT))
     on_pandas = _json(run_audit(synthetic_warehouse, select=SELECT))
+    # DataFrames come from no folder, so nothing in one went unread; the files' folder holds synth's truth
+    assert on_spark["submissions"].pop("reader_notices") == []
+    assert "truth.json" in on_pandas["submissions"].pop("reader_notices")[0]["message"]
     assert on_spark == on_pandas
     assert {f["code"][:4] for f in on_spark["data_quality"]} == {"DQ00", "DQ05"}
     assert len(on_spark["rules"]) >= 7 and on_spark["total"]["kpis"]["Count_ReferralsReceived"] > 0
