@@ -88,12 +88,27 @@ def from_pandas(extract, spark) -> SparkExtract:
     tables = {}
     for name, frame in extract.tables.items():
         arrow = pa.Table.from_pandas(frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)}), preserve_index=False)
-        tables[name] = spark.createDataFrame(arrow) if len(frame) else spark.createDataFrame(
-            arrow.to_pandas(), schema=_arrow_schema_ddl(arrow.schema))
+        tables[name] = _spark_frame(spark, arrow)
     return SparkExtract(source=str(extract.source), tables=tables,
                         dtypes={name: frame.dtypes for name, frame in extract.tables.items()},
                         submissions=extract.submissions, unparsed=extract.unparsed, tagged=True,
                         notices=extract.notices)
+
+
+def _spark_frame(spark, arrow: pa.Table):
+    """A Spark DataFrame of an Arrow table, through Arrow, never row by row: PySpark 4 takes the
+    table itself; PySpark 3.5 (Databricks' LTS runtimes) takes only pandas, so it is handed pandas
+    with every value as ``object``, missing as None (its Arrow converter predates pandas 3's string
+    dtype), and the schema stated. An empty table is always handed over with its schema (nothing to infer it from)."""
+    import pyspark
+
+    if len(arrow) and int(pyspark.__version__.split(".")[0]) >= 4:
+        return spark.createDataFrame(arrow)
+    frame = arrow.to_pandas()
+    for column in frame.columns:  # missing as None, which every converter takes as null (not "nan", not NaN)
+        if not pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return spark.createDataFrame(frame, schema=_arrow_schema_ddl(arrow.schema))
 
 
 def _arrow_schema_ddl(schema: pa.Schema) -> str:

@@ -121,3 +121,23 @@ def test_check_on_spark_names_failing_records_by_their_record_ids(spark, tmp_pat
 def test_a_provider_too_large_for_one_task_is_refused(spark, synthetic_warehouse):
     with pytest.raises(InputError, match=r"provider \w+ has [\d,]+ records, more than the 100"):
         run_audit_spark(synthetic_warehouse, spark=spark, max_provider_records=100)
+
+
+def test_pyspark_35s_way_in_gives_the_same_frame_as_arrow(spark, monkeypatch):
+    """PySpark 3.5 cannot take an Arrow table, so ``_spark_frame`` hands it pandas with the schema
+    stated; both ways in give the same rows and types (dates, numbers, text, blanks)."""
+    import pyarrow as pa
+    import pyspark
+
+    from iapt_audit.spark.sources import _spark_frame
+
+    arrow = pa.table({"OrgIDProv": ["RX1", None, "RX2"], "score": [1.5, None, 3.0],
+                      "when": pa.array([0, 86_400_000_000, None], pa.timestamp("us")), "__row": [0, 1, 2]})
+    direct = _spark_frame(spark, arrow)
+    monkeypatch.setattr(pyspark, "__version__", "3.5.9")
+    through_pandas = _spark_frame(spark, arrow)
+    assert through_pandas.dtypes == direct.dtypes == [("OrgIDProv", "string"), ("score", "double"),
+                                                      ("when", "timestamp"), ("__row", "bigint")]
+    assert sorted(through_pandas.collect(), key=lambda r: r["__row"]) == \
+        sorted(direct.collect(), key=lambda r: r["__row"])
+    assert [r["OrgIDProv"] for r in sorted(direct.collect(), key=lambda r: r["__row"])] == ["RX1", None, "RX2"]
