@@ -45,7 +45,7 @@ SUBMISSION_COLUMNS = [SUBMISSION_ID, "OrgIDProv", "ReportingPeriodStartDate", "R
                       "DateTimeDatSetCreate", "source"]
 SUBMISSION_SUFFIXES = (".zip", ".xlsx")
 # archives and workbooks a submission might come as that the reader does not open
-UNREADABLE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".xls", ".xlsb", ".xlsm", ".ods")
+UNREADABLE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".xls", ".xlsb", ".xlsm", ".ods")
 # NHS Digital's File_Type values (compared trimmed, in lower case): a month's Refresh supersedes its Primary
 FILE_TYPE_ORDER = {"primary": 1, "refresh": 2}  # ([BG], [DQM])
 # what a header row must agree on to be the same submission twice (a repeated identical row is harmless)
@@ -64,7 +64,7 @@ def submission_sources(path: Path, is_table_file) -> list[Path] | None:
     """
     if not path.is_dir():
         return None
-    entries = sorted(path.iterdir(), key=lambda p: p.name)
+    entries = sorted((p for p in path.iterdir() if not _hidden(p.name)), key=lambda p: p.name)
     if any(p.is_file() and is_table_file(p.name) for p in entries):
         return None
     sources = [p for p in entries if _is_submission(p, is_table_file)]
@@ -73,12 +73,18 @@ def submission_sources(path: Path, is_table_file) -> list[Path] | None:
         raise InputError("is an archive or workbook this tool cannot read, so its submission would be left out",
                          file=unreadable[0],
                          fix="give each submission as a folder of table files, a .zip or an .xlsx workbook")
-    if not sources:
-        deeper = [p for p in entries if p.is_dir() and any(_is_submission(q, is_table_file) for q in p.iterdir())]
-        if deeper:
-            raise InputError(f"holds no submissions itself but its folder {deeper[0].name} does", file=path,
-                             fix="give that folder, or put every submission (a folder, .zip or .xlsx) in one folder")
+    deeper = [p for p in entries if p.is_dir() and p not in sources
+              and any(_is_submission(q, is_table_file) for q in p.iterdir() if not _hidden(q.name))]
+    if deeper:
+        raise InputError(f"its folder {deeper[0].name} holds submissions one level down, which would be left out",
+                         file=path, fix="put every submission (a folder, .zip or .xlsx) in one folder, and give that")
     return sources or None
+
+
+def _hidden(name: str) -> bool:
+    """Entries no one means as data: dot files (macOS ``._`` copies, ``.DS_Store``), ``__MACOSX``
+    and Excel's ``~$`` lock files."""
+    return name.startswith((".", "__MACOSX", "~$"))
 
 
 def _is_submission(entry: Path, is_table_file) -> bool:
@@ -90,10 +96,9 @@ def _is_submission(entry: Path, is_table_file) -> bool:
 
 def ignored_entries(folder: Path, used) -> list[str]:
     """Names of ``folder``'s entries the extract does not read (``used``: the paths it reads),
-    hidden ones (``.DS_Store``, ``__MACOSX``) left out, so the reports can say what was passed over."""
+    hidden ones (``_hidden``) left out, so the reports can say what was passed over."""
     used = {Path(p).name for p in used}
-    return [p.name for p in sorted(folder.iterdir(), key=lambda p: p.name)
-            if p.name not in used and not p.name.startswith((".", "__MACOSX"))]
+    return [p.name for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name not in used and not _hidden(p.name)]
 
 
 def check_submissions(submissions: pd.DataFrame) -> None:

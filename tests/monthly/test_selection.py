@@ -219,6 +219,9 @@ def test_a_submission_as_a_workbook_is_read_and_an_unreadable_archive_refused(tm
     victim.rmdir()
     book.save(folder / f"{victim.name}.xlsx")
     (folder / "notes.txt").write_text("not a submission")
+    # what a Mac or an open Excel leaves beside the files is neither a submission nor worth a notice
+    (folder / f"._{victim.name}.xlsx").write_bytes(b"junk")
+    (folder / f"~${victim.name}.xlsx").write_bytes(b"junk")
     expected = findings(write_warehouse(tmp_path / "w", story()))
     found = findings(folder)
     assert found["submissions"]["submissions_read"] == 5
@@ -234,7 +237,11 @@ def test_submissions_one_level_down_and_a_zip_of_submissions_say_what_to_do(tmp_
 
     outer = tmp_path / "batches"
     write_submission_folder(outer / "batch1", story())
-    _one_line_error(_run(outer, tmp_path), "holds no submissions itself but its folder batch1 does")
+    _one_line_error(_run(outer, tmp_path), "its folder batch1 holds submissions one level down")
+    # beside submissions of its own, a folder of more submissions is refused too, not passed over
+    mixed = write_submission_folder(tmp_path / "mixed", story())
+    write_submission_folder(mixed / "extra", story()[:1])
+    _one_line_error(_run(mixed, tmp_path), "its folder extra holds submissions one level down")
     shutil.make_archive(str(tmp_path / "all"), "zip", outer / "batch1")
     _one_line_error(_run(tmp_path / "all.zip", tmp_path), "is in the archive twice", "unzip it and give the folder")
 
