@@ -211,8 +211,7 @@ class SelectStage:
                 self.history = SubmissionHistory(self.selector.submissions, self.wants)
             key = record_key(name, table) if name != HEADER else None
             placed = self.selector.placed(table)
-            if key is not None:
-                self.history.take(name, table, key, placed)
+            self.history.take(name, table, key, placed)  # it passes over the header itself
             self.selector.take(name, table, key, placed)
 
     def finish(self, extract) -> tuple[Selection, list]:

@@ -68,9 +68,9 @@ class SubmissionHistory:
         rows = np.flatnonzero(self.eligible[placed])
         return rows, placed[rows]
 
-    def take(self, name: str, table: pd.DataFrame, key: np.ndarray, placed: np.ndarray) -> None:
-        """Run the checks that read ``name``'s records (``key``: ``selection.record_key``; ``placed``:
-        each row's position in ``submissions``)."""
+    def take(self, name: str, table: pd.DataFrame, key: np.ndarray | None, placed: np.ndarray) -> None:
+        """Run the checks that read ``name``'s records (``key``: ``selection.record_key``, None for
+        the header, which no check here reads; ``placed``: each row's position in ``submissions``)."""
         if name == HEADER:
             return
         for code, check in PER_TABLE:

@@ -83,7 +83,7 @@ def _shown(kind: str, row, figures: Figures):
         return *shown, SUPPRESSED
     points = float(row["difference"])
     points = round(points) if figures.disclosed else round(points, 1)
-    return *shown, f"{points:+g} points"
+    return *shown, f"{points:+g} point{'' if abs(points) == 1 else 's'}"
 
 
 def _text(value, form: str = "{:,}") -> str:
