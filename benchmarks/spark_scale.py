@@ -1,7 +1,7 @@
 """The Spark engine's cost per record, its peak memory by process, and the pandas engine beside it.
 
-    .venv/bin/python benchmarks/spark_scale.py --referrals 20000 --json /tmp/spark20k.json
-    .venv/bin/python benchmarks/spark_scale.py --referrals 80000 --json /tmp/spark80k.json
+    .venv/bin/python benchmarks/spark_scale.py --referrals 400000 --providers 24 --driver-memory 4g
+    .venv/bin/python benchmarks/spark_scale.py --referrals 400000 --providers 120 --driver-memory 4g
     .venv/bin/python benchmarks/spark_scale.py --referrals 5400000 --providers 120 --driver-memory 4g \\
         --period 2022-04-01:2025-03-31 --keep /data/archive3y   # the archive run (benchmarks/RESULTS.md)
 
@@ -19,8 +19,10 @@ mode, executors) and of Spark's Python workers, and prints wall seconds, seconds
 records read, stage timings and each peak. A pandas run that dies (out of memory) is reported with
 its exit status (-9: ended by the kernel's out-of-memory killer; the pandas process marks itself as
 its first choice, ``oom_score_adj`` 1000, so nothing else on the machine is ended): that is the
-outcome the archive run records. Results are recorded by hand in
-benchmarks/RESULTS.md.
+outcome the archive run records. Each engine's findings.json is written beside the archive
+(``<archive>.<engine>.findings.json``); the report names the sections in which the two engines'
+differ (none expected) and, per provider synth planted a gaming pattern in, whether its rule
+flagged it. Results are recorded by hand in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import psutil
 
 RUNNER = r"""
 import json, sys, time
-engine, source, memory = sys.argv[1], sys.argv[2], sys.argv[3]
+engine, source, memory, written = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 started = time.perf_counter()
 if engine == "spark":
     from iapt_audit.spark.session import local_session
@@ -53,6 +55,7 @@ else:
     result = run_audit(source)
 seconds = time.perf_counter() - started
 findings = result.findings()  # what the reports read: part of the run, timed apart
+open(written, "w").write(json.dumps(findings, default=str))
 print(json.dumps({"seconds": seconds, "findings_seconds": time.perf_counter() - started - seconds,
                   "stages": result.timings, "providers": len(result.providers)}, default=str))
 """
@@ -60,9 +63,11 @@ print(json.dumps({"seconds": seconds, "findings_seconds": time.perf_counter() - 
 
 def measured(engine: str, source: Path, memory: str) -> dict:
     """Run one engine in a fresh process; peak RSS (GiB) of the driver, the JVM and the workers.
-    Its standard error goes to ``<source>.<engine>.log`` (a failed run's reason is its last line)."""
+    Its standard error goes to ``<source>.<engine>.log`` (a failed run's reason is its last line),
+    its findings.json document to ``<source>.<engine>.findings.json``."""
     log = open(f"{source}.{engine}.log", "w")
-    process = subprocess.Popen([sys.executable, "-c", RUNNER, engine, str(source), memory],
+    process = subprocess.Popen([sys.executable, "-c", RUNNER, engine, str(source), memory,
+                                f"{source}.{engine}.findings.json"],
                                stdout=subprocess.PIPE, stderr=log, text=True)
     peaks = {"python_driver": 0, "jvm": 0, "python_workers": 0, "all": 0}
     done = threading.Event()
@@ -114,7 +119,7 @@ def main() -> None:
 
     from iapt_audit.synth import generate
 
-    folder = args.keep or Path(f"/tmp/spark-archive-{args.referrals}")
+    folder = args.keep or Path(f"/tmp/spark-archive-{args.referrals}-{args.providers}-{args.period.replace(':', '_')}")
     if not (folder / "IDS101Referral.parquet").exists():
         generate(folder, providers=args.providers, referrals=args.referrals, seed=args.seed, fmt="parquet",
                  layout="warehouse", period=tuple(args.period.split(":")))
@@ -125,10 +130,31 @@ def main() -> None:
         run = measured(engine, folder, args.driver_memory)
         if run["exit_status"] == 0:
             run["seconds_per_million_records"] = round(run["seconds"] / records * 1e6, 1)
+        if run["exit_status"] == 0:
+            run["planted_rules_flagged"] = planted_flagged(folder, Path(f"{folder}.{engine}.findings.json"))
         report["runs"].append(run)
         print(json.dumps(run, default=str), flush=True)
+    if all(run["exit_status"] == 0 for run in report["runs"]) and len(report["runs"]) == 2:
+        report["findings_sections_that_differ"] = differing_sections(folder)
+        print(json.dumps({"findings_sections_that_differ": report["findings_sections_that_differ"]}), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
+
+
+def planted_flagged(folder: Path, findings: Path) -> dict[str, bool]:
+    """For each provider synth planted a gaming pattern in (``truth.json``), whether the audit
+    flagged that provider on that rule: a check on the run's findings that does not come from the
+    code under test."""
+    truth = json.loads((folder / "truth.json").read_text())["providers"]
+    rules = {rule["code"]: rule["providers"] for rule in json.loads(findings.read_text())["rules"]}
+    return {f"{org} {p['planted']}": bool(rules.get(p["planted"], {}).get(org, {}).get("flagged"))
+            for org, p in truth.items() if p.get("planted")}
+
+
+def differing_sections(folder: Path) -> list[str]:
+    """The findings.json sections in which the two engines' documents differ (none expected)."""
+    spark, pandas = (json.loads(Path(f"{folder}.{engine}.findings.json").read_text()) for engine in ("spark", "pandas"))
+    return sorted(section for section in set(spark) | set(pandas) if spark.get(section) != pandas.get(section))
 
 
 if __name__ == "__main__":

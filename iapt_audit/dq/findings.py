@@ -168,34 +168,37 @@ def evaluate(check: Check, frame: pd.DataFrame, providers: Providers, totals: pd
                    sorted(zip(totals.index[listed], fails.to_numpy()[listed], totals.to_numpy()[listed]))}
     spanning = check.table not in RECORD_ID or "record_id" in frame.columns
     column = value_column if value_column is not None and value_column in frame else check.column
-    kept, ids, values = _listed(frame, frame["record_id" if spanning else RECORD_ID[check.table]],
-                                frame[column] if column in frame else None, failing, record_cap)
+    failing_rows = pd.DataFrame({
+        "record_id": _take(frame["record_id" if spanning else RECORD_ID[check.table]], failing)
+        .astype("string").fillna(BLANK).to_numpy(),
+        "value": (_take(frame[column], failing).astype("string").fillna("").to_numpy() if column in frame
+                  else ""),
+        "OrgIDProv": providers.labels.to_numpy()[providers.codes[failing]],
+        "table": _take(frame["table"], failing).to_numpy() if spanning else check.table,
+        "column": _take(frame["column"], failing).to_numpy() if spanning else column})
+    listed = first_listed(failing_rows, record_cap)
     numerator, denominator = len(failing), int(totals.sum())
     finding = Finding(check=check, numerator=numerator, denominator=denominator,
-                      records=sorted(set(ids.tolist())), by_provider=by_provider, passed=True)
+                      records=sorted(set(listed["record_id"].tolist())), by_provider=by_provider, passed=True)
     finding.passed = tolerance.allows(numerator, finding.percent)
-    worklist = pd.DataFrame({
-        "code": check.code, "severity": check.severity,
-        "table": frame["table"].iloc[kept].to_numpy() if spanning else check.table,
-        "column": frame["column"].iloc[kept].to_numpy() if spanning else column,
-        "OrgIDProv": providers.labels.to_numpy()[providers.codes[kept]], "record_id": ids.to_numpy(),
-        "value": values.to_numpy(),
-        "fix": check.fix}, index=range(len(kept)), columns=WORKLIST_COLUMNS)
+    worklist = listed.assign(code=check.code, severity=check.severity, fix=check.fix)[WORKLIST_COLUMNS]
     return finding, worklist
 
 
-def _listed(frame: pd.DataFrame, id_column: pd.Series, value_column: pd.Series | None, failing: np.ndarray,
-            record_cap: int) -> tuple[np.ndarray, pd.Series, pd.Series]:
-    """The failing rows a finding lists: the first ``record_cap`` by record ID, then value, with
-    their IDs and values in that order. Why by ID and not by position: the same records in another
-    row order must give the same lists (findings.json is byte-identical whatever the input's order)."""
-    ids = _take(id_column, failing).astype("string").fillna(BLANK)
-    values = (_take(value_column, failing).astype("string").fillna("") if value_column is not None
-              else pd.Series("", index=ids.index, dtype="string"))
-    order = pd.DataFrame({"id": ids.to_numpy(), "value": values.to_numpy()}).sort_values(
-        ["id", "value"], kind="stable").index.to_numpy()[:record_cap]
-    return (failing[order], ids.iloc[order].reset_index(drop=True),
-            values.iloc[order].reset_index(drop=True))
+LISTING_ORDER = ["record_id", "value", "OrgIDProv", "table", "column"]
+
+
+def first_listed(rows: pd.DataFrame, record_cap: int) -> pd.DataFrame:
+    """The failing rows a finding lists: the first ``record_cap`` in ``LISTING_ORDER`` (record ID,
+    then value, provider, table and column), renumbered from 0.
+
+    Why this order and not file order: the same records in another row order, or audited one
+    provider at a time and joined (the Spark engine), must give the same lists, so that
+    findings.json is byte-identical whatever the input's order or engine. The order is total over
+    what a worklist row shows, so the first ``record_cap`` of the union of per-provider lists, each
+    cut this way, are the first of the whole.
+    """
+    return rows.sort_values(LISTING_ORDER, kind="stable").head(record_cap).reset_index(drop=True)
 
 
 def _take(column: pd.Series, positions: np.ndarray) -> pd.Series:

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from iapt_audit.dq.findings import SEVERITY_RANK, WORKLIST_COLUMNS, Finding
+from iapt_audit.dq.findings import SEVERITY_RANK, WORKLIST_COLUMNS, Finding, first_listed
 from iapt_audit.dq.item_table import ALL_PROVIDERS as ITEMS_ALL, CATEGORIES, with_overall
 from iapt_audit.dq.settings import DQSettings
 from iapt_audit.identifiers import IdentifierMask
@@ -82,9 +82,10 @@ class Joined:
     def findings(self, settings: DQSettings, record_cap: int) -> list[tuple[Finding, pd.DataFrame]]:
         """The per-provider checks (cross-table, submission history) joined across providers.
 
-        Counts are exact sums. The record list holds the first ``record_cap`` failing records
-        taking providers in code order and each provider's in its file order: the pandas engine's
-        list whenever a check fails fewer than ``record_cap`` records (the list is then every one)."""
+        Counts are exact sums. The record list is the first ``record_cap`` of the providers' lists
+        in ``dq.findings.first_listed``'s order, which is the pandas engine's list: each provider's
+        list is its first ``record_cap`` in that total order, so the first of their union are the
+        first of the whole extract."""
         joined = []
         last = len(self.run_order)
         for code, parts in sorted(self.checks.items(), key=lambda item: self.run_order.get(item[0], last)):
@@ -92,8 +93,7 @@ class Joined:
             numerator = sum(f.numerator for f, _ in parts)
             denominator = sum(f.denominator for f, _ in parts)
             by_provider = dict(sorted(kv for f, _ in parts for kv in f.by_provider.items()))
-            ordered = sorted(parts, key=lambda part: min(part[0].by_provider, default=""))
-            worklist = pd.concat([w for _, w in ordered], ignore_index=True).head(record_cap)
+            worklist = first_listed(pd.concat([w for _, w in parts], ignore_index=True), record_cap)
             finding = Finding(check=check, numerator=numerator, denominator=denominator,
                               records=sorted(set(worklist["record_id"].tolist())), by_provider=by_provider, passed=True)
             finding.passed = settings.tolerance(code).allows(numerator, finding.percent)

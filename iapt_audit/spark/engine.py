@@ -51,6 +51,7 @@ from iapt_audit.spark.sources import HEADER, SparkExtract, spark_extract
 # A provider's records are audited in one Python worker; at national scale the largest provider
 # has about 1.5 % of 40M records. Past this many records of one provider the run stops with advice.
 MAX_PROVIDER_RECORDS = 20_000_000
+GX_PARTITION_RECORDS = 2_000_000  # records read per partition of the GX frames (``_gx_partitions``)
 
 
 def run_audit_spark(source, *, spark=None, period: str | None = None, timer: StageTimer | None = None,
@@ -162,7 +163,6 @@ def _run(source, spark, period, timer: StageTimer, settings: DQSettings, *, deri
 
 def _run_on(spark, source, period, timer: StageTimer, settings: DQSettings, *, derive: bool, record_cap: int,
             max_provider_records: int, **derivation):
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     with timer.stage("read") as stage:
@@ -192,7 +192,7 @@ def _run_on(spark, source, period, timer: StageTimer, settings: DQSettings, *, d
             packed = part if packed is None else packed.unionByName(part)
         staged = packed.repartition(partitions, "OrgIDProv").groupBy("OrgIDProv").applyInPandas(
             provider_function(task), ENVELOPE_SCHEMA)
-        staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
+        staged = _kept(staged)
         joined = Joined()
         per_provider = staged.filter(F.col("kind").isin("result", "error", "failure"))
         for org, rows in _by_provider(per_provider):
@@ -204,7 +204,8 @@ def _run_on(spark, source, period, timer: StageTimer, settings: DQSettings, *, d
             joined.add(outputs["result"])
     with timer.stage("data quality: great expectations (spark)", rows=stage["rows"]):
         templates = {table: _gx_template(table, extract, expectations) for table, expectations in suites.items()}
-        frames = {table: staged.filter(F.col("kind") == f"gx:{table}").select("part", "payload")
+        partitions = _gx_partitions(stage["rows"], len(sizes))
+        frames = {table: staged.filter(F.col("kind") == f"gx:{table}").select("part", "payload").coalesce(partitions)
                   .mapInPandas(_unpacker(templates[table]), _ddl(templates[table])) for table in suites}
         failing = validate_on_spark(frames, suites, templates, suite_parameters(chosen.end))
         checks = {check.code: check for check in suite_checks()}
@@ -216,11 +217,43 @@ def _run_on(spark, source, period, timer: StageTimer, settings: DQSettings, *, d
             for code, expectation in first.items():
                 pairs.append(suite_finding(checks[code], failing.get(code, templates[table].iloc[0:0]),
                                            joined.totals(code), expectation, settings, record_cap))
-    staged.unpersist()
     findings, worklist = sorted_findings(pairs + joined.findings(settings, record_cap))
     data_quality = DataQualityResult(checks=findings, worklist=worklist, item_table=joined.item_table(),
                                      timings={})
     return extract, chosen, joined, data_quality
+
+
+def _kept(staged):
+    """The per-provider stage's output computed once and kept on the executors' disks (a local
+    checkpoint), so the driver's pass over the results and each table's GX frame read it back
+    instead of auditing every provider again.
+
+    Why not ``persist``: a cached DataFrame is stored as column batches of 10,000 rows, so one
+    batch held a whole partition's envelopes (hundreds of MB of pickled records per provider) and
+    a national archive ran out of JVM heap building it. A checkpoint stores rows as they come,
+    written straight to disk where Spark allows it (Spark 4: ``storageLevel``; Spark 3.5 keeps
+    what fits in memory and spills the rest). Its blocks are removed by Spark's context cleaner
+    once the returned DataFrame is no longer referenced.
+    """
+    import inspect
+
+    from pyspark import StorageLevel
+
+    if "storageLevel" in inspect.signature(staged.localCheckpoint).parameters:
+        return staged.localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+    return staged.localCheckpoint(eager=True)  # PySpark 3.5
+
+
+def _gx_partitions(records: int, providers: int) -> int:
+    """Partitions of each table's GX frame: one per ``GX_PARTITION_RECORDS`` records read, at
+    least 2, at most one per provider (the per-provider stage's partitions, merged without a
+    shuffle).
+
+    Why: Great Expectations runs each metric as a Spark job with a task per partition. Left at a
+    partition per provider, 120 providers' 14M records spent 234 s in the suites against 128 s for
+    24 providers' (benchmarks/RESULTS.md), the difference being tasks, not records.
+    """
+    return max(1, min(providers, max(2, records // GX_PARTITION_RECORDS)))
 
 
 def _provider_sizes(extract: SparkExtract) -> pd.Series:

@@ -118,6 +118,25 @@ def test_check_on_spark_names_failing_records_by_their_record_ids(spark, tmp_pat
         assert sum(p["failing"] for p in finding["by_provider"].values()) == finding["numerator"]
 
 
+def test_capped_record_lists_are_the_same_when_checks_fail_more_records_than_the_cap(spark, synthetic_warehouse,
+                                                                                   tmp_path):
+    """Past ``--record-cap`` a finding lists only the first records; joined from per-provider
+    lists on Spark they must still be the pandas engine's (at 14M records the cross-table checks
+    failed over 1,000 records, and the joined lists once took providers in code order). The
+    per-provider checks only (DQ1, DQ2): the suites' lists are cut on the whole on both engines."""
+    cap = 2
+    documents = {}
+    for engine in ("pandas", "spark"):
+        run = CliRunner().invoke(main, ["check", str(synthetic_warehouse), "--engine", engine, "--record-cap",
+                                        str(cap), "--select", "DQ1,DQ2", "--out", str(tmp_path / engine)])
+        assert run.exit_code in (0, 1), run.output + repr(run.exception)
+        documents[engine] = json.loads((tmp_path / engine / "dq_findings.json").read_text())["data_quality"]
+    over_the_cap = [f for f in documents["pandas"] if f["numerator"] > cap
+                    and sum(p["failing"] > 0 for p in f["by_provider"].values()) > 1]
+    assert over_the_cap, "the comparison needs a check failing records of several providers, beyond the cap"
+    assert documents["spark"] == documents["pandas"]
+
+
 def test_a_provider_too_large_for_one_task_is_refused(spark, synthetic_warehouse):
     with pytest.raises(InputError, match=r"provider \w+ has [\d,]+ records, more than the 100"):
         run_audit_spark(synthetic_warehouse, spark=spark, max_provider_records=100)
