@@ -105,11 +105,11 @@ def _zip_members(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
                                  else "keep one file per table in the archive")
             out[info.filename] = known
         elif not info.is_dir():
-            _refuse_near_miss(base, path)
+            refuse_near_miss(base, path)
     return out
 
 
-def _refuse_near_miss(name: str, where: Path) -> None:
+def refuse_near_miss(name: str, where: Path) -> None:
     """A file named like a table of the data set (``IDS`` and three digits) that is not one of its
     names (``IDS101Referral_old.csv``, ``IDS205 InternetTherLog.csv``) is refused: passed over, it
     would change the figures without a word."""
@@ -162,7 +162,7 @@ def find_table_files(path: Path) -> dict[str, Path]:
             if canonical:
                 given.setdefault(canonical.split(".", 1)[0], []).append(file)
             else:
-                _refuse_near_miss(file.name, file)
+                refuse_near_miss(file.name, file)
         for name, matches in given.items():
             if len(matches) > 1:
                 raise InputError(f"{name} is given twice ({', '.join(m.name for m in matches)})", file=path,

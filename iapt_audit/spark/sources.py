@@ -29,7 +29,7 @@ import pyarrow as pa
 from iapt_audit.errors import InputError
 from iapt_audit.io import submissions as submission_table
 from iapt_audit.io.extract import NOTICE_COLUMNS, UNPARSED_COLUMNS, folder_notices, read_extract
-from iapt_audit.io.files import table_of
+from iapt_audit.io.files import refuse_near_miss, table_of
 from iapt_audit.model.tables import IDENTIFIER_FALLBACKS, SUBMISSION_ID, TABLES
 from iapt_audit.spark.envelope import ROW
 
@@ -126,7 +126,11 @@ def _native_tables(folder: Path, spark) -> tuple[dict, list[Path]]:
     for entry in sorted(folder.iterdir()):
         stem = entry.name[:-len(".parquet")] if entry.name.lower().endswith(".parquet") else entry.name
         table = table_of(stem)
-        if table is None or table in found:
+        if table is None:
+            if entry.is_file():
+                refuse_near_miss(entry.name, entry)  # as the pandas reader: IDS999Bogus.parquet is refused
+            continue
+        if table in found:
             continue
         if entry.is_dir() and (entry / "_delta_log").is_dir():
             found[table] = spark.read.format("delta").load(str(entry))
@@ -153,10 +157,10 @@ def _native(source: str, frames: dict, spark) -> SparkExtract:
             if column not in frame.columns:
                 continue
             value = F.col(f"`{column}`")
-            if column in spec.date_columns:
-                value = value.cast("timestamp")
+            if column in spec.date_columns:  # try_cast: a text column's unreadable value is missing, as on pandas
+                value = F.expr(f"try_cast(`{column}` AS timestamp)")
             elif column in spec.number_columns:
-                value = value.cast("double")
+                value = F.expr(f"try_cast(`{column}` AS double)")
             else:
                 text = F.trim(value.cast("string"))
                 value = F.when(text == "", None).otherwise(text)

@@ -137,6 +137,44 @@ def test_capped_record_lists_are_the_same_when_checks_fail_more_records_than_the
     assert documents["spark"] == documents["pandas"]
 
 
+def test_unreadable_dates_in_a_parquet_text_column_are_read_as_on_pandas(spark, synthetic_warehouse, tmp_path):
+    """A Parquet table whose date column is text, with values that are not dates: Spark's cast
+    (ANSI) once stopped the run with a Java stack trace, where the pandas engine reads them as
+    missing and its checks count them. Both engines must give the same findings."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "extract"
+    shutil.copytree(synthetic_warehouse, folder)
+    referrals = pq.read_table(folder / "IDS101Referral.parquet")
+    dates = referrals["ReferralRequestReceivedDate"].cast(pa.string()).to_pylist()
+    dates[:3] = ["not-a-date"] * 3
+    column = referrals.schema.get_field_index("ReferralRequestReceivedDate")
+    pq.write_table(referrals.set_column(column, "ReferralRequestReceivedDate", pa.array(dates, pa.string())),
+                   folder / "IDS101Referral.parquet")
+    documents = {}
+    for engine in ("pandas", "spark"):
+        run = CliRunner().invoke(main, ["check", str(folder), "--engine", engine, "--select", "DQ0,DQ1",
+                                        "--out", str(tmp_path / engine)])
+        assert run.exit_code in (0, 1), run.output + repr(run.exception)
+        documents[engine] = json.loads((tmp_path / engine / "dq_findings.json").read_text())["data_quality"]
+    assert documents["spark"] == documents["pandas"]
+
+
+def test_a_file_named_like_a_table_but_not_one_is_refused_as_on_pandas(spark, synthetic_warehouse, tmp_path):
+    import shutil
+
+    folder = tmp_path / "extract"
+    shutil.copytree(synthetic_warehouse, folder)
+    shutil.copy(folder / "IDS101Referral.parquet", folder / "IDS999Bogus.parquet")
+    run = CliRunner().invoke(main, ["check", str(folder), "--engine", "spark", "--out", str(tmp_path / "out")])
+    assert run.exit_code == 2, run.output
+    assert "IDS999Bogus.parquet looks like a table of the data set but is not named as one" in run.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_provider_too_large_for_one_task_is_refused(spark, synthetic_warehouse):
     with pytest.raises(InputError, match=r"provider \w+ has [\d,]+ records, more than the 100"):
         run_audit_spark(synthetic_warehouse, spark=spark, max_provider_records=100)
