@@ -29,7 +29,7 @@ import pyarrow as pa
 from iapt_audit.errors import InputError
 from iapt_audit.io import submissions as submission_table
 from iapt_audit.io.extract import NOTICE_COLUMNS, UNPARSED_COLUMNS, folder_notices, read_extract
-from iapt_audit.io.files import refuse_near_miss, table_of
+from iapt_audit.io.files import refuse_near_miss, table_file_name, table_of
 from iapt_audit.model.tables import IDENTIFIER_FALLBACKS, SUBMISSION_ID, TABLES
 from iapt_audit.spark.envelope import ROW
 
@@ -127,7 +127,7 @@ def _native_tables(folder: Path, spark) -> tuple[dict, list[Path]]:
         stem = entry.name[:-len(".parquet")] if entry.name.lower().endswith(".parquet") else entry.name
         table = table_of(stem)
         if table is None:
-            if entry.is_file():
+            if entry.is_file() and table_file_name(entry.name) is None:
                 refuse_near_miss(entry.name, entry)  # as the pandas reader: IDS999Bogus.parquet is refused
             continue
         if table in found:
