@@ -130,7 +130,6 @@ def main() -> None:
         run = measured(engine, folder, args.driver_memory)
         if run["exit_status"] == 0:
             run["seconds_per_million_records"] = round(run["seconds"] / records * 1e6, 1)
-        if run["exit_status"] == 0:
             run["planted_rules_flagged"] = planted_flagged(folder, Path(f"{folder}.{engine}.findings.json"))
         report["runs"].append(run)
         print(json.dumps(run, default=str), flush=True)

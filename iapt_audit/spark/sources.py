@@ -126,11 +126,9 @@ def _native_tables(folder: Path, spark) -> tuple[dict, list[Path]]:
     for entry in sorted(folder.iterdir()):
         stem = entry.name[:-len(".parquet")] if entry.name.lower().endswith(".parquet") else entry.name
         table = table_of(stem)
-        if table is None:
-            if entry.is_file() and table_file_name(entry.name) is None:
-                refuse_near_miss(entry.name, entry)  # as the pandas reader: IDS999Bogus.parquet is refused
-            continue
-        if table in found:
+        if table is None and entry.is_file() and table_file_name(entry.name) is None:
+            refuse_near_miss(entry.name, entry)  # as the pandas reader: IDS999Bogus.parquet is refused
+        if table is None or table in found:
             continue
         if entry.is_dir() and (entry / "_delta_log").is_dir():
             found[table] = spark.read.format("delta").load(str(entry))
